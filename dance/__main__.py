@@ -1,0 +1,3 @@
+from dance.cli import main
+
+main()

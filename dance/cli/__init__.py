@@ -1,0 +1,29 @@
+"""The `dance` command line: one subcommand per job, each with --help."""
+
+from __future__ import annotations
+
+import typer
+
+from dance.cli._config_cmd import config_app
+from dance.cli._data_cmds import manifest_command, synth_command
+from dance.cli._demo_cmd import demo_command
+
+app = typer.Typer(
+    name="dance",
+    help=(
+        "Explainable video action recognition with disentangled motion, object and scene "
+        "concepts (DANCE), as batch jobs on Ray. Start with `dance demo`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(config_app, name="config")
+app.command("synth")(synth_command)
+app.command("manifest")(manifest_command)
+app.command("demo")(demo_command)
+
+
+def main() -> None:
+    """Entry point of the `dance` console script."""
+    app()

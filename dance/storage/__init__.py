@@ -1,0 +1,40 @@
+"""Every read and write in dance: local paths, file:// URIs and s3://bucket/key URIs.
+
+Built on pyarrow.fs. Writes are atomic (whole or nothing); S3 settings come from
+`configure(StorageConfig(...))`, then the AWS environment variables; credentials always
+come from the standard AWS chain.
+"""
+
+from dance.storage._atomic import atomic_writer, write_bytes
+from dance.storage._config import StorageConfig, configure, current_config
+from dance.storage._errors import ObjectNotFoundError, StorageError, StorageUnreachableError
+from dance.storage._filesystems import filesystem_for
+from dance.storage._json import read_json, write_json
+from dance.storage._objects import exists, list_files, makedirs, open_input, read_bytes, remove
+from dance.storage._parquet import read_parquet, write_parquet
+from dance.storage._uri import is_s3, join, parent
+
+__all__ = [
+    "ObjectNotFoundError",
+    "StorageConfig",
+    "StorageError",
+    "StorageUnreachableError",
+    "atomic_writer",
+    "configure",
+    "current_config",
+    "exists",
+    "filesystem_for",
+    "is_s3",
+    "join",
+    "list_files",
+    "makedirs",
+    "open_input",
+    "parent",
+    "read_bytes",
+    "read_json",
+    "read_parquet",
+    "remove",
+    "write_bytes",
+    "write_json",
+    "write_parquet",
+]

@@ -1,0 +1,81 @@
+"""DANCE-Synth: rendered cartoon actions whose causes (motion, object, scene, pose) are known.
+
+from dance.synth import SynthConfig, generate_dataset
+summary = generate_dataset(SynthConfig.preset_config("demo"), "data/synth_demo")
+"""
+
+from dance.synth._classes import (
+    FACTORS,
+    SynthClass,
+    build_catalogue,
+    catalogue_names,
+    context_donor,
+)
+from dance.synth._generate import (
+    GENERATOR_VERSION,
+    SynthSummary,
+    generate_dataset,
+    primitive_names,
+    split_test_indices,
+    synth_dataset_matches,
+    video_id_for,
+)
+from dance.synth._skeleton_motion import (
+    BodyShape,
+    MotionJitter,
+    MotionProgram,
+    motion_keypoints,
+    motion_program,
+)
+from dance.synth._truth import (
+    VideoGroundTruth,
+    load_ground_truth,
+    normalised_joint_errors,
+    person_height,
+)
+from dance.synth.config import PRESETS, SynthConfig
+
+
+def class_catalogue(config: SynthConfig) -> list[SynthClass]:
+    """The classes of the dataset `config` describes, with labels 0..num_classes-1."""
+    return build_catalogue(config.num_classes)
+
+
+def class_motion_program(cls: SynthClass) -> MotionProgram:
+    """The motion program a class plays (a reversal class plays its partner's backwards)."""
+    from dance.synth._classes import class_program
+
+    return class_program(cls)
+
+
+def shift_donor(cls: SynthClass, classes: list[SynthClass]) -> SynthClass:
+    """The class whose objects/scenes replace `cls`'s in the shifted test split."""
+    return context_donor(cls, classes)
+
+
+__all__ = [
+    "FACTORS",
+    "GENERATOR_VERSION",
+    "PRESETS",
+    "BodyShape",
+    "MotionJitter",
+    "MotionProgram",
+    "SynthClass",
+    "SynthConfig",
+    "SynthSummary",
+    "VideoGroundTruth",
+    "catalogue_names",
+    "class_catalogue",
+    "class_motion_program",
+    "generate_dataset",
+    "load_ground_truth",
+    "motion_keypoints",
+    "motion_program",
+    "normalised_joint_errors",
+    "person_height",
+    "primitive_names",
+    "shift_donor",
+    "split_test_indices",
+    "synth_dataset_matches",
+    "video_id_for",
+]

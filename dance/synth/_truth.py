@@ -1,0 +1,65 @@
+"""Read DANCE-Synth ground truth back, and score predicted 2D poses against it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from dance import storage
+
+
+@dataclass(frozen=True)
+class VideoGroundTruth:
+    """One video's causes: per-frame COCO-17 keypoints and primitives, its object and scene."""
+
+    video_id: str
+    keypoints: np.ndarray  # (T, 17, 3) float32: x, y in pixels, visible (1 inside the frame)
+    primitives: np.ndarray  # (T,) int32 ids into primitives.json
+    object: str
+    scene: str
+    shifted: bool
+
+
+def load_ground_truth(out_dir: str) -> dict[str, VideoGroundTruth]:
+    """ground_truth.parquet of a generated dataset, keyed by video_id."""
+    path = os.path.join(out_dir, "ground_truth.parquet")
+    if not storage.exists(path):
+        raise FileNotFoundError(
+            f"no ground truth at {path}; generate the dataset with dance.synth.generate_dataset"
+        )
+    table = storage.read_parquet(path)
+    out: dict[str, VideoGroundTruth] = {}
+    for row in table.to_pylist():
+        frames = int(row["num_frames"])
+        out[row["video_id"]] = VideoGroundTruth(
+            video_id=row["video_id"],
+            keypoints=np.asarray(row["keypoints"], dtype=np.float32).reshape(frames, 17, 3),
+            primitives=np.asarray(row["primitives"], dtype=np.int32),
+            object=row["object"],
+            scene=row["scene"],
+            shifted=bool(row["shifted"]),
+        )
+    return out
+
+
+def person_height(gt: np.ndarray) -> float:
+    """The person's height in one frame: the vertical extent of its visible GT joints (17, 3)."""
+    visible = gt[gt[:, 2] > 0, 1]
+    if visible.size < 2:
+        raise ValueError("person_height needs at least 2 visible ground-truth joints")
+    return float(visible.max() - visible.min())
+
+
+def normalised_joint_errors(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """Per-joint distance between (17, >=2) predicted and (17, 3) GT keypoints / person height.
+
+    Joints not visible in the ground truth are NaN.
+    """
+    if pred.shape[0] != 17 or gt.shape != (17, 3):
+        raise ValueError(
+            f"expected (17, 2+) predictions and (17, 3) GT, got {pred.shape}, {gt.shape}"
+        )
+    dist = np.hypot(pred[:, 0] - gt[:, 0], pred[:, 1] - gt[:, 1]) / person_height(gt)
+    return np.where(gt[:, 2] > 0, dist, np.nan)

@@ -1,0 +1,98 @@
+"""SynthConfig: every knob of the DANCE-Synth generator, with the tiny/demo/bench presets."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from dance.synth._classes import MAX_CLASSES
+
+
+def _default_workers() -> int:
+    """min(2, CPU count): the generator's default process count."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+class SynthConfig(BaseModel):
+    """DANCE-Synth generator settings; defaults are the `demo` preset.
+
+    Defaults: 10 classes x 32 videos (25 % test), 64 frames of 160x160 at 25 fps, seed 0,
+    shifted test split on, h264 in mp4 at crf 23, camera jitter 3 px, noise std 3, up to 3
+    distractor shapes, person 50-60 % of the frame height.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    preset: Literal["tiny", "demo", "bench", "custom"] = "demo"
+    num_classes: int = Field(default=10, ge=1, le=MAX_CLASSES)
+    videos_per_class: int = Field(default=32, ge=2, description="train + test videos per class")
+    test_fraction: float = Field(default=0.25, gt=0.0, lt=1.0)
+    num_frames: int = Field(default=64, ge=8, le=1024)
+    height: int = Field(default=160, ge=96, le=1080)
+    width: int = Field(default=160, ge=96, le=1920)
+    fps: int = Field(default=25, gt=0, le=120)
+    seed: int = Field(default=0, ge=0)
+    workers: int = Field(default_factory=_default_workers, ge=1, le=256)
+    shifted_test: bool = True
+    codec: Literal["h264", "mpeg4"] = "h264"
+    container: Literal["mp4", "avi"] = "mp4"
+    crf: int = Field(default=23, ge=0, le=51, description="h264 quality; mpeg4 uses crf // 6")
+    person_height: tuple[float, float] = Field(
+        default=(0.5, 0.6), description="person height as a fraction of the frame height"
+    )
+    camera_jitter_px: int = Field(default=3, ge=0, le=32)
+    noise_std: float = Field(default=3.0, ge=0.0, le=50.0)
+    max_distractors: int = Field(default=3, ge=0, le=20)
+
+    @field_validator("height", "width")
+    @classmethod
+    def _even(cls, value: int) -> int:
+        """yuv420p video needs even frame sizes."""
+        if value % 2:
+            raise ValueError(f"must be even for yuv420p video, got {value}; use {value + 1}")
+        return value
+
+    @field_validator("person_height")
+    @classmethod
+    def _person_range(cls, value: tuple[float, float]) -> tuple[float, float]:
+        """A (low, high) range inside (0.2, 0.75] so raised arms stay in the frame."""
+        low, high = value
+        if not 0.2 <= low <= high <= 0.75:
+            raise ValueError(f"must be (low, high) with 0.2 <= low <= high <= 0.75, got {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _split_sizes(self) -> SynthConfig:
+        """Every class needs at least one train and one test video."""
+        n_test = self.num_test_per_class
+        if n_test < 1 or n_test >= self.videos_per_class:
+            raise ValueError(
+                f"test_fraction={self.test_fraction} with videos_per_class="
+                f"{self.videos_per_class} leaves {n_test} test videos per class; "
+                "each class needs at least 1 train and 1 test video"
+            )
+        return self
+
+    @property
+    def num_test_per_class(self) -> int:
+        """Test videos per class: round(videos_per_class * test_fraction)."""
+        return round(self.videos_per_class * self.test_fraction)
+
+    @classmethod
+    def preset_config(cls, name: str, **overrides: Any) -> SynthConfig:
+        """A preset ("tiny", "demo", "bench") with field overrides applied on top."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        return cls(**{**PRESETS[name], **overrides})
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # tests: a reversal pair and a context pair, seconds to make
+    "tiny": {"preset": "tiny", "num_classes": 4, "videos_per_class": 4, "num_frames": 32},
+    # the embedded demo dataset
+    "demo": {"preset": "demo"},
+    # throughput runs: the whole catalogue at thousands of videos
+    "bench": {"preset": "bench", "num_classes": MAX_CLASSES, "videos_per_class": 240},
+}

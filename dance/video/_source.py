@@ -1,0 +1,135 @@
+"""Where a video's bytes come from: a local file (streamed) or an S3 object (in memory)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import stat
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from ._errors import VideoReadError
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+@dataclass(frozen=True, eq=False)
+class VideoSource:
+    """A resolved video: exactly one of a local `path` or the object's bytes in `data`."""
+
+    uri: str
+    path: str | None = None
+    data: bytes | None = None
+
+    def open(self) -> str | io.BytesIO:
+        """What the decoders take: the local path, or a fresh in-memory stream over the bytes."""
+        if self.path is not None:
+            return self.path
+        assert self.data is not None
+        return io.BytesIO(self.data)
+
+    def head(self, size: int) -> bytes:
+        """The first `size` bytes (fewer for a shorter file); b"" where they cannot be read."""
+        return self.read_at(0, size)
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        """Up to `size` bytes from `offset`; b"" past the end or where they cannot be read."""
+        if self.data is not None:
+            return self.data[offset : offset + size]
+        assert self.path is not None
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(offset)
+                return handle.read(size)
+        except OSError:
+            return b""
+
+    def size(self) -> int:
+        """Length in bytes; 0 where it cannot be read."""
+        if self.data is not None:
+            return len(self.data)
+        assert self.path is not None
+        try:
+            return os.path.getsize(self.path)
+        except OSError:
+            return 0
+
+
+def resolve_source(uri: str | os.PathLike[str]) -> VideoSource:
+    """Check that `uri` names a readable, non-empty file (local or s3://) and return its source."""
+    text = os.fspath(uri)
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"video uri must be a non-empty path or s3:// URI, got {uri!r}")
+    match = _SCHEME.match(text)
+    scheme = match.group(1).lower() if match else None
+    if scheme == "s3":
+        return _resolve_s3(text)
+    if scheme == "file":
+        return _resolve_local(text, _file_uri_path(text))
+    if scheme is not None:
+        raise VideoReadError(
+            text,
+            "unreadable",
+            f"unsupported URI scheme '{scheme}://'",
+            hint="pass a local path or an s3:// URI",
+        )
+    return _resolve_local(text, text)
+
+
+def _file_uri_path(uri: str) -> str:
+    # Same reading of file:// URIs as dance.storage: file:///absolute/path, percent-decoded.
+    parts = urlsplit(uri)
+    path = unquote(parts.path)
+    if parts.netloc not in ("", "localhost") or not path.startswith("/"):
+        raise VideoReadError(
+            uri,
+            "unreadable",
+            "a file:// URI must name a local absolute path",
+            hint="write file:///absolute/path",
+        )
+    return path
+
+
+def _resolve_local(uri: str, path: str) -> VideoSource:
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise VideoReadError(uri, "missing") from None
+    except OSError as exc:
+        raise VideoReadError(uri, "unreadable", f"cannot stat it: {exc.strerror}") from exc
+    if stat.S_ISDIR(info.st_mode):
+        raise VideoReadError(
+            uri, "unreadable", "it is a directory", hint="pass the path of a video file"
+        )
+    if info.st_size == 0:
+        raise VideoReadError(uri, "empty")
+    try:
+        # Open once here so a permission problem is reported as such, not as a decode failure.
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise VideoReadError(
+            uri, "unreadable", f"cannot open it: {exc.strerror}", hint="check file permissions"
+        ) from exc
+    # Absolute, so the decoders' FFmpeg never reads a name like "concat:x" as a protocol.
+    return VideoSource(uri=uri, path=os.path.abspath(path))
+
+
+def _resolve_s3(uri: str) -> VideoSource:
+    # Imported here: the storage package (pyarrow S3) is only needed for s3:// videos.
+    from dance import storage
+
+    try:
+        data = storage.read_bytes(uri)
+    except FileNotFoundError:
+        raise VideoReadError(uri, "missing") from None
+    except storage.StorageUnreachableError:
+        raise  # the endpoint, not the video, is at fault: let the caller retry
+    except (storage.StorageError, OSError) as exc:
+        raise VideoReadError(
+            uri, "unreadable", f"cannot fetch it: {exc}", hint="check the bucket and credentials"
+        ) from exc
+    if len(data) == 0:
+        raise VideoReadError(uri, "empty")
+    return VideoSource(uri=uri, data=bytes(data))
