@@ -30,3 +30,32 @@ lint: $(STAMP)
 
 clean-demo:
 	rm -rf outputs/demo
+
+# ---------------------------------------------------------------------------------------
+# mmpose backend: its own environment (it cannot share one with transformers 5; see
+# ENVIRONMENT.md). `make test-mmpose` builds .venv-mmpose once (stamp file), then runs the
+# mmpose tests there. mmcv's C++ ops are compiled for CPU (mmpose's heads import
+# mmcv.ops at import time, so mmcv-lite is not enough): ~20+ minutes on 2 cores the first
+# time; pip caches the built wheel, so later rebuilds of the venv take minutes.
+MMPOSE_VENV  ?= .venv-mmpose
+MMPOSE_PY    := $(MMPOSE_VENV)/bin/python
+MMPOSE_REQS  := requirements/mmpose.txt
+MMPOSE_STAMP := $(MMPOSE_VENV)/.dance-mmpose-installed
+
+.PHONY: install-mmpose test-mmpose
+
+install-mmpose: $(MMPOSE_STAMP)
+
+$(MMPOSE_STAMP): $(MMPOSE_REQS) pyproject.toml
+	test -x $(MMPOSE_PY) || $(PYTHON) -m venv $(MMPOSE_VENV)
+	$(MMPOSE_PY) -m pip install --quiet --upgrade pip
+	$(MMPOSE_PY) -m pip install --quiet -c $(MMPOSE_REQS) torch
+	$(MMPOSE_PY) -m pip install --quiet -c $(MMPOSE_REQS) numpy cython setuptools wheel
+	MMCV_WITH_OPS=1 MAX_JOBS=2 $(MMPOSE_PY) -m pip install --quiet --no-deps \
+		--no-build-isolation --no-binary xtcocotools -c $(MMPOSE_REQS) mmcv xtcocotools
+	$(MMPOSE_PY) -m pip install --quiet --no-deps -r $(MMPOSE_REQS)
+	$(MMPOSE_PY) -m pip install --quiet --no-deps -e .
+	touch $(MMPOSE_STAMP)
+
+test-mmpose: $(MMPOSE_STAMP)
+	$(MMPOSE_PY) -m pytest tests/test_pose_mmpose.py $(PYTEST_ARGS)

@@ -7,6 +7,8 @@ import typer
 from dance.cli._config_cmd import config_app
 from dance.cli._data_cmds import manifest_command, synth_command
 from dance.cli._demo_cmd import demo_command
+from dance.cli._finetune_cmd import finetune_backbone_command
+from dance.cli._preprocess_cmd import preprocess_command
 
 app = typer.Typer(
     name="dance",
@@ -21,6 +23,8 @@ app = typer.Typer(
 app.add_typer(config_app, name="config")
 app.command("synth")(synth_command)
 app.command("manifest")(manifest_command)
+app.command("finetune-backbone")(finetune_backbone_command)
+app.command("preprocess")(preprocess_command)
 app.command("demo")(demo_command)
 
 

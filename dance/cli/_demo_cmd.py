@@ -9,7 +9,6 @@ import typer
 from dance.cli._errors import user_errors
 from dance.cli._options import SetOption
 from dance.config import load_config
-from dance.pipeline import run_pipeline
 
 
 def demo_command(
@@ -17,6 +16,8 @@ def demo_command(
     overrides: SetOption = None,
 ) -> None:
     """Run every stage that exists on the demo preset and print where the outputs are."""
+    from ray_jobs.pipeline import run_pipeline
+
     with user_errors():
         cfg = load_config(config, overrides or [])
         report = run_pipeline(cfg, log=lambda line: typer.echo(line, err=True))

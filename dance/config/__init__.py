@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-
-import yaml
 from typing import Any
 
+import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from dance.config._loader import (

@@ -1,0 +1,40 @@
+"""DualEncoderStage: video embeddings of each video's dual-encoder frames, batched."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from dance import storage
+from dance.encoders import DualEncoder
+from dance.preprocess import embed_batch, rows_to_table, with_fields, without
+
+
+class DualEncoderStage:
+    """Ray Data stage (actor pool): adds `dual` (list<float32>), drops the dual frames."""
+
+    def __init__(
+        self,
+        model: str,
+        kind: str,
+        storage_config: storage.StorageConfig,
+        num_gpus: float = 0.0,
+    ) -> None:
+        """Load the frozen video-text model (X-CLIP, or CLIP over frames)."""
+        storage.configure(storage_config)
+        device = "cuda" if num_gpus > 0 else "cpu"
+        self._model = DualEncoder.from_pretrained(model, kind=kind, device=device)  # type: ignore[arg-type]
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        """Embed every ok video's dual frames; a failing video fails as dual_error."""
+        rows = embed_batch(
+            batch.to_pylist(),
+            self._model.embed_videos,
+            "dual_frames",
+            "dual_shape",
+            "dual",
+            "dual_error",
+        )
+        schema = with_fields(
+            without(batch.schema, ["dual_frames", "dual_shape"]), [("dual", pa.list_(pa.float32()))]
+        )
+        return rows_to_table(rows, schema)

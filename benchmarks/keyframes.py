@@ -1,0 +1,210 @@
+"""Keyframe detector throughput against decoding alone, on every video in ../shared/data.
+
+    python benchmarks/keyframes.py [DATA_DIR] [--repeats 9] [--out benchmarks/results/keyframes.json]
+
+Per video, in one run and interleaved (so load from other jobs hits all modes alike):
+  decode  - dance.video iter_chunks alone;
+  detect  - decode + KeyframeDetector (gray at once, blur/count overlapped on a worker);
+  serial  - decode + brightened_pixel_counts inline (no overlap), for comparison.
+Reports best-of-N wall frames/s per mode, the detect/decode throughput ratio (median of
+back-to-back pairs; acceptance: >= 0.85),
+and CPU ms/frame (process CPU time over all threads): on a machine other jobs keep busy,
+wall ratios are noisy and throughput tends to the CPU ratio (decode CPU / detect CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from dance.config._sections import KeyframeConfig
+from dance.keyframes import (
+    KeyframeDetector,
+    brightened_pixel_counts,
+    find_peaks,
+    remove_baseline,
+)
+from dance.video import open_video
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data"
+VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
+ACCEPTANCE_RATIO = 0.85
+
+
+def run_decode(path: Path, chunk_size: int) -> int:
+    """Decode every frame; return the frame count."""
+    frames = 0
+    with open_video(path) as reader:
+        for chunk in reader.iter_chunks(chunk_size=chunk_size):
+            frames += chunk.frames.shape[0]
+    return frames
+
+
+def run_detect(path: Path, chunk_size: int) -> np.ndarray:
+    """Decode and detect keyframes with the streaming detector."""
+    detector = KeyframeDetector(KeyframeConfig())
+    with open_video(path) as reader:
+        for chunk in reader.iter_chunks(chunk_size=chunk_size):
+            detector.update(chunk.frames)
+    return detector.finish()
+
+
+def run_serial(path: Path, chunk_size: int) -> np.ndarray:
+    """Decode and detect with the per-chunk function inline: no overlap with decoding."""
+    config = KeyframeConfig()
+    counts, previous = [], None
+    with open_video(path) as reader:
+        for chunk in reader.iter_chunks(chunk_size=chunk_size):
+            chunk_counts, previous = brightened_pixel_counts(chunk.frames, previous, config)
+            counts.append(chunk_counts)
+    return find_peaks(remove_baseline(np.concatenate(counts), config), config)
+
+
+def timed(run: Callable[[Path, int], object], path: Path, chunk_size: int) -> tuple[float, float]:
+    """(wall seconds, process CPU seconds) of one run."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    run(path, chunk_size)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def bench_video(path: Path, repeats: int, chunk_size: int) -> dict[str, object]:
+    """Interleaved repeats of the three modes on one video; medians and the ratio."""
+    modes: dict[str, Callable[[Path, int], object]] = {
+        "decode": run_decode,
+        "detect": run_detect,
+        "serial": run_serial,
+    }
+    frames = run_decode(path, chunk_size)  # also warms the file cache
+    keyframes = run_detect(path, chunk_size)
+    if not np.array_equal(keyframes, run_serial(path, chunk_size)):
+        raise RuntimeError(f"{path.name}: pipelined and serial detection disagree")
+    samples: dict[str, list[tuple[float, float]]] = {name: [] for name in modes}
+    order = list(modes)
+    for repeat in range(repeats):
+        # Alternate the order so slow drift in machine load does not favour one mode.
+        for name in order if repeat % 2 == 0 else order[::-1]:
+            samples[name].append(timed(modes[name], path, chunk_size))
+    # Best of N: the run least disturbed by other jobs on a shared machine. The ratios are
+    # medians of per-repeat ratios, each from runs made back to back, so a change in
+    # load between repeats cancels out.
+    wall = {name: min(w for w, _ in runs) for name, runs in samples.items()}
+    cpu = {name: min(c for _, c in runs) for name, runs in samples.items()}
+
+    def paired_ratio(mode: str) -> float:
+        pairs = zip(samples["decode"], samples[mode])
+        return statistics.median(decode[0] / other[0] for decode, other in pairs)
+
+    return {
+        "video": path.name,
+        "frames": frames,
+        "keyframes": int(keyframes.size),
+        "decode_fps": round(frames / wall["decode"], 1),
+        "detect_fps": round(frames / wall["detect"], 1),
+        "serial_fps": round(frames / wall["serial"], 1),
+        "ratio": round(paired_ratio("detect"), 3),
+        "serial_ratio": round(paired_ratio("serial"), 3),
+        "decode_cpu_ms_per_frame": round(1e3 * cpu["decode"] / frames, 3),
+        "detect_cpu_ms_per_frame": round(1e3 * cpu["detect"] / frames, 3),
+        "cpu_ratio": round(cpu["decode"] / cpu["detect"], 3),
+        "wall_s_samples": {name: [round(w, 4) for w, _ in runs] for name, runs in samples.items()},
+        "cpu_s_samples": {name: [round(c, 4) for _, c in runs] for name, runs in samples.items()},
+    }
+
+
+def machine_info() -> dict[str, object]:
+    """What the figures were measured on, including the load other jobs put on it."""
+    import av
+    import decord
+
+    model = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "cpu": model,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "opencv": cv2.__version__,
+        "opencv_threads": cv2.getNumThreads(),
+        "decord": decord.__version__,
+        "av": av.__version__,
+        "load_average_1min": round(os.getloadavg()[0], 2),
+    }
+
+
+def markdown_table(results: list[dict[str, object]]) -> str:
+    """The per-video table for benchmarks/README.md."""
+    header = (
+        "| video | frames | decode fps | decode + detect fps | ratio | serial fps | serial ratio"
+        " | CPU ms/frame decode | CPU ms/frame decode + detect | CPU ratio |"
+    )
+    lines = [header, "|---|---|---|---|---|---|---|---|---|---|"]
+    for row in results:
+        lines.append(
+            f"| {row['video']} | {row['frames']} | {row['decode_fps']} | {row['detect_fps']} "
+            f"| {row['ratio']:.2f} | {row['serial_fps']} | {row['serial_ratio']:.2f} "
+            f"| {row['decode_cpu_ms_per_frame']} | {row['detect_cpu_ms_per_frame']} "
+            f"| {row['cpu_ratio']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, write the JSON, print the table; non-zero exit below acceptance."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--chunk-size", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks/results/keyframes.json")
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.chunk_size < 1:
+        parser.error("--repeats and --chunk-size must be >= 1")
+    if not args.data.is_dir():
+        parser.error(f"data folder {args.data} not found; pass the folder holding the videos")
+    videos = sorted(p for p in args.data.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
+    if not videos:
+        parser.error(f"no videos ({', '.join(sorted(VIDEO_SUFFIXES))}) in {args.data}")
+
+    info = machine_info()
+    results = []
+    for path in videos:
+        row = bench_video(path, args.repeats, args.chunk_size)
+        results.append(row)
+        print(f"{row['video']}: ratio {row['ratio']:.2f} ({row['detect_fps']} / "
+              f"{row['decode_fps']} fps)", file=sys.stderr)
+    info["load_average_1min_end"] = round(os.getloadavg()[0], 2)
+    report = {
+        "benchmark": "keyframes",
+        "acceptance": f"decode + detect fps >= {ACCEPTANCE_RATIO} x decode-alone fps",
+        "passed": all(row["ratio"] >= ACCEPTANCE_RATIO for row in results),
+        "repeats": args.repeats,
+        "chunk_size": args.chunk_size,
+        "machine": info,
+        "videos": results,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(markdown_table(results))
+    return 0 if report["passed"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

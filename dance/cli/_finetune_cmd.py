@@ -1,0 +1,20 @@
+"""`dance finetune-backbone`: fine-tune VideoMAE on the manifest (Ray Train) and export it."""
+
+from __future__ import annotations
+
+import typer
+
+from dance.cli._errors import user_errors
+from dance.cli._options import ConfigOption, SetOption
+from dance.config import load_config
+
+
+def finetune_backbone_command(config: ConfigOption = "demo", overrides: SetOption = None) -> None:
+    """Fine-tune the VideoMAE backbone (the paper's baseline) and write it to finetune.output."""
+    with user_errors():
+        cfg = load_config(config, overrides or [])
+        # Ray and the job load only when the command runs: `dance --help` stays fast.
+        from ray_jobs.finetune_backbone import run_finetune
+
+        report = run_finetune(cfg, log=lambda line: typer.echo(line, err=True))
+    typer.echo(report.describe())

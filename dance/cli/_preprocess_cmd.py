@@ -1,0 +1,18 @@
+"""`dance preprocess`: decode, key clips, pose and encoder features on Ray Data (resumable)."""
+
+from __future__ import annotations
+
+import typer
+
+from dance.cli._errors import user_errors
+from dance.cli._options import ConfigOption, SetOption
+from dance.config import load_config
+
+
+def preprocess_command(config: ConfigOption = "demo", overrides: SetOption = None) -> None:
+    """Preprocess every manifest video not yet done into <workdir>/videos and <workdir>/clips."""
+    from ray_jobs.preprocess import run_preprocess
+
+    with user_errors():
+        cfg = load_config(config, overrides or [])
+        run_preprocess(cfg, log=lambda line: typer.echo(line, err=True))

@@ -1,0 +1,437 @@
+"""The vitpose backend: RT-DETR person boxes, then ViTPose heatmaps on batched crops.
+
+Pipeline per frame (REFERENCE.md 2): person boxes with score > threshold, the LARGEST
+one only, padded by `box_padding` px (clipped to the image), grown to `box_aspect`
+(w:h), cropped and resized to ViTPose's input with UDP geometry (the one ViTPose was
+trained with: box edges on the first/last pixel centres); heatmap argmax refined to sub-pixel
+(DARK: a Newton step on the log of the smoothed heatmap), score = heatmap maximum.
+Preprocessing is done here in numpy/torch/cv2: torchvision does not work on our CPU
+machines (ENVIRONMENT.md), and the transformers image processors would need it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+import torch
+
+from dance.pose._boxes import (
+    clip_boxes,
+    crop_and_resize,
+    crop_boxes,
+    crop_points_to_image,
+    select_largest,
+)
+from dance.pose.estimator import PoseResult, check_frames
+from dance.pose.skeleton import NUM_COCO17_JOINTS
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from dance.config._sections import PoseConfig
+
+# Defaults of the transformers image processors, used when a checkpoint ships no
+# preprocessor_config.json: RT-DETR resizes to 640x640 and rescales without
+# normalising; ViTPose normalises with the ImageNet statistics.
+_DETECTOR_DEFAULTS: dict[str, Any] = {
+    "size": {"height": 640, "width": 640},
+    "do_rescale": True,
+    "rescale_factor": 1 / 255,
+    "do_normalize": False,
+    "image_mean": [0.485, 0.456, 0.406],
+    "image_std": [0.229, 0.224, 0.225],
+}
+_POSE_DEFAULTS: dict[str, Any] = {
+    "do_rescale": True,
+    "rescale_factor": 1 / 255,
+    "do_normalize": True,
+    "image_mean": [0.485, 0.456, 0.406],
+    "image_std": [0.229, 0.224, 0.225],
+}
+_PREPROCESSOR_FILE = "preprocessor_config.json"
+# DARK smoothing as in transformers' ViTPose post-processing: 3x3 Gaussian, sigma 0.8.
+_DARK_SIGMA = 0.8
+_COCO_DATASET_INDEX = 0  # the COCO expert of multi-dataset (ViTPose++) checkpoints
+
+
+def _processor_settings(name: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint's image-processor settings over `defaults` (local folder or hub id)."""
+    settings: dict[str, Any] = {}
+    local = Path(name)
+    if local.is_dir():
+        path = local / _PREPROCESSOR_FILE
+        if path.is_file():
+            settings = json.loads(path.read_text())
+    else:
+        from transformers.image_processing_utils import ImageProcessingMixin
+
+        try:
+            settings, _ = ImageProcessingMixin.get_image_processor_dict(name)
+        except OSError:
+            settings = {}  # the hub checkpoint has no processor file: the defaults apply
+    return {**defaults, **{key: settings[key] for key in defaults if key in settings}}
+
+
+def _scaling(settings: dict[str, Any]) -> tuple[float, np.ndarray, np.ndarray]:
+    """(rescale factor, mean, std) turning uint8 pixels into model input."""
+    scale = float(settings["rescale_factor"]) if settings["do_rescale"] else 1.0
+    if settings["do_normalize"]:
+        mean = np.asarray(settings["image_mean"], dtype=np.float32)
+        std = np.asarray(settings["image_std"], dtype=np.float32)
+    else:
+        mean, std = np.zeros(3, dtype=np.float32), np.ones(3, dtype=np.float32)
+    return scale, mean, std
+
+
+def _resolve_device(device: str) -> torch.device:
+    """A torch device, or a clear error when CUDA is asked for but absent."""
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} was requested but CUDA is not available; use 'cpu'")
+    return resolved
+
+
+def _load(model_class: Any, name: str, field: str, device: torch.device) -> Any:
+    """from_pretrained (safetensors only) in eval mode on `device`, with a clear error."""
+    local = Path(name).expanduser()
+    if (local.is_absolute() or name.startswith(".")) and not local.is_dir():
+        raise FileNotFoundError(
+            f"no checkpoint folder at {name!r} (config pose.{field}); give a local "
+            "save_pretrained folder holding config.json and model.safetensors, or a hub id"
+        )
+    try:
+        model = model_class.from_pretrained(name, use_safetensors=True)
+    except (OSError, ValueError) as exc:
+        raise OSError(
+            f"could not load {model_class.__name__} from {name!r} (config pose.{field}): {exc}; "
+            "give a reachable hub id or a local save_pretrained folder with model.safetensors"
+        ) from exc
+    return model.to(device).eval()
+
+
+def _person_label(id2label: dict[int, str], name: str) -> int:
+    """The class index whose label is "person" in the detector's id2label."""
+    for index, label in id2label.items():
+        if str(label).strip().lower() == "person":
+            return int(index)
+    raise ValueError(
+        f"detector {name!r} has no 'person' class in its id2label ({dict(id2label)}); "
+        "use a COCO-trained RT-DETR checkpoint"
+    )
+
+
+def _dark_kernel() -> np.ndarray:
+    """The normalised 3-tap Gaussian (sigma 0.8) of DARK's smoothing, as a 1-D array."""
+    taps = np.exp(-(np.arange(-1, 2, dtype=np.float64) ** 2) / (2 * _DARK_SIGMA**2))
+    return taps / taps.sum()
+
+
+def decode_heatmaps(heatmaps: torch.Tensor) -> np.ndarray:
+    """(N, J, H, W) heatmaps -> (N, J, 3) x, y, score; x, y in heatmap pixel indices.
+
+    x, y = argmax refined by one Newton step on the log of the Gaussian-smoothed heatmap
+    (DARK, as in transformers' ViTPose post-processing), applied only where that surface
+    is concave and limited to half a pixel.
+    score = the raw heatmap maximum. Only the 5x5 neighbourhood of each argmax is
+    smoothed (edges replicated), so the cost does not grow with the heatmap size.
+    """
+    if heatmaps.ndim != 4:
+        raise ValueError(f"heatmaps must have shape (N, J, H, W), got {tuple(heatmaps.shape)}")
+    num, joints, height, width = heatmaps.shape
+    if num == 0:
+        return np.zeros((0, joints, 3), dtype=np.float32)
+    raw = heatmaps.detach().float()
+    scores, flat_index = raw.reshape(num, joints, -1).max(dim=2)
+    maps = raw.cpu().numpy()
+    flat_index = flat_index.cpu().numpy()
+    ix, iy = flat_index % width, flat_index // width
+    steps = np.arange(-1, 2)
+    # q: the 3x3 points around the argmax; p: each one's 3x3 smoothing support.
+    qy = np.clip(iy[..., None] + steps, 0, height - 1)  # (N, J, 3)
+    qx = np.clip(ix[..., None] + steps, 0, width - 1)
+    py = np.clip(qy[..., None] + steps, 0, height - 1)  # (N, J, 3, 3): [q, k]
+    px = np.clip(qx[..., None] + steps, 0, width - 1)
+    n_idx = np.arange(num)[:, None, None, None, None, None]
+    j_idx = np.arange(joints)[None, :, None, None, None, None]
+    patch = maps[
+        n_idx,
+        j_idx,
+        py[:, :, :, None, :, None],
+        px[:, :, None, :, None, :],
+    ].astype(np.float64)  # (N, J, qy, qx, ky, kx)
+    kernel = _dark_kernel()
+    smooth = np.einsum("njabkl,k,l->njab", patch, kernel, kernel)
+    log_map = np.log(np.clip(smooth, 1e-3, 50.0))  # (N, J, 3, 3), centre at [1, 1]
+
+    def at(dy: int, dx: int) -> np.ndarray:
+        return log_map[:, :, 1 + dy, 1 + dx]
+
+    centre = at(0, 0)
+    grad_x = 0.5 * (at(0, 1) - at(0, -1))
+    grad_y = 0.5 * (at(1, 0) - at(-1, 0))
+    hxx = at(0, 1) - 2 * centre + at(0, -1)
+    hyy = at(1, 0) - 2 * centre + at(-1, 0)
+    hxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
+    det = hxx * hyy - hxy**2
+    concave = (det > 1e-12) & (hxx < 0)
+    safe_det = np.where(concave, det, 1.0)
+    # offset = -H^-1 g, with H^-1 = [[hyy, -hxy], [-hxy, hxx]] / det.
+    offset_x = np.where(concave, -(hyy * grad_x - hxy * grad_y) / safe_det, 0.0)
+    offset_y = np.where(concave, -(hxx * grad_y - hxy * grad_x) / safe_det, 0.0)
+    out = np.empty((num, joints, 3), dtype=np.float32)
+    out[..., 0] = ix + np.clip(offset_x, -0.5, 0.5)
+    out[..., 1] = iy + np.clip(offset_y, -0.5, 0.5)
+    out[..., 2] = scores.cpu().numpy()
+    return out
+
+
+class ViTPoseEstimator:
+    """Top-down 2D pose: transformers RT-DETR person detector + ViTPose, both batched.
+
+    For one stack of frames use `estimate`. To batch crops across videos, use the parts:
+    `detect` -> `crop_persons` (per video) -> `estimate_crops` (on crops pooled from
+    many videos) -> `keypoints_to_image` (per video).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        detector: str,
+        *,
+        detector_threshold: float = 0.25,
+        box_padding: float = 10,
+        box_aspect: tuple[int, int] = (3, 4),
+        batch_size: int = 32,
+        detector_batch_size: int = 8,
+        device: str = "cpu",
+    ) -> None:
+        """Load both models with from_pretrained (hub id or local folder, safetensors only)."""
+        from transformers import RTDetrForObjectDetection, VitPoseForPoseEstimation
+
+        if batch_size < 1 or detector_batch_size < 1:
+            raise ValueError(
+                f"batch sizes must be >= 1, got batch_size={batch_size}, "
+                f"detector_batch_size={detector_batch_size}"
+            )
+        if not 0.0 <= detector_threshold <= 1.0:
+            raise ValueError(f"detector_threshold must be in [0, 1], got {detector_threshold}")
+        self.detector_threshold = float(detector_threshold)
+        self.box_padding = float(box_padding)
+        self.box_aspect = (int(box_aspect[0]), int(box_aspect[1]))
+        self.batch_size = int(batch_size)
+        self.detector_batch_size = int(detector_batch_size)
+        self.device = _resolve_device(device)
+
+        self._pose: Any = _load(VitPoseForPoseEstimation, model, "model", self.device)
+        pose_config = self._pose.config
+        if pose_config.num_labels != NUM_COCO17_JOINTS:
+            raise ValueError(
+                f"pose model {model!r} predicts {pose_config.num_labels} keypoints; "
+                f"a COCO-17 ViTPose checkpoint ({NUM_COCO17_JOINTS} keypoints) is needed"
+            )
+        height, width = pose_config.backbone_config.image_size
+        self._input_size = (int(width), int(height))
+        self._num_experts = int(getattr(pose_config.backbone_config, "num_experts", 1))
+        self._pose_scaling = _scaling(_processor_settings(model, _POSE_DEFAULTS))
+
+        self._detector: Any = _load(RTDetrForObjectDetection, detector, "detector", self.device)
+        self._person_id = _person_label(self._detector.config.id2label, detector)
+        self._focal = bool(getattr(self._detector.config, "use_focal_loss", True))
+        det_settings = _processor_settings(detector, _DETECTOR_DEFAULTS)
+        size = det_settings["size"]
+        if not (isinstance(size, dict) and {"height", "width"} <= size.keys()):
+            raise ValueError(
+                f"detector {detector!r}: only a fixed {{'height', 'width'}} resize is supported, "
+                f"its preprocessor asks for size={size}"
+            )
+        self._detector_size = (int(size["width"]), int(size["height"]))
+        self._detector_scaling = _scaling(det_settings)
+
+    @classmethod
+    def from_config(
+        cls, config: PoseConfig, device: str = "cpu", detector_batch_size: int = 8
+    ) -> ViTPoseEstimator:
+        """Build from a PoseConfig: models, threshold, box settings, crop batch size."""
+        return cls(
+            config.model,
+            config.detector,
+            detector_threshold=config.detector_threshold,
+            box_padding=config.box_padding,
+            box_aspect=config.box_aspect,
+            batch_size=config.resources.batch_size,
+            detector_batch_size=detector_batch_size,
+            device=device,
+        )
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """ViTPose input (width, height), e.g. (192, 256); crops must have this size."""
+        return self._input_size
+
+    def _require_open(self) -> None:
+        """Raise if close() was called."""
+        if self._pose is None or self._detector is None:
+            raise RuntimeError("ViTPoseEstimator is closed; build a new one")
+
+    def _to_input(
+        self, images: np.ndarray, scaling: tuple[float, np.ndarray, np.ndarray]
+    ) -> torch.Tensor:
+        """(B, H, W, 3) uint8 -> (B, 3, H, W) float32 model input on the device."""
+        scale, mean, std = scaling
+        # Normalise in the contiguous NHWC layout, then hand conv a channels-last view:
+        # converting a permuted uint8 view element by element costs more than the model.
+        tensor = torch.from_numpy(np.ascontiguousarray(images)).to(self.device, torch.float32)
+        mean_t = torch.from_numpy(np.asarray(mean, np.float32)).to(self.device)
+        std_t = torch.from_numpy(np.asarray(std, np.float32)).to(self.device)
+        tensor.mul_(scale).sub_(mean_t).div_(std_t)
+        return tensor.permute(0, 3, 1, 2)
+
+    def detect(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Largest person box per frame: (T, 4) float32 x1, y1, x2, y2 (NaN if none), (T,) found."""
+        self._require_open()
+        frames = check_frames(frames)
+        num_frames, height, width = frames.shape[:3]
+        boxes = np.full((num_frames, 4), np.nan, dtype=np.float32)
+        scale_to_image = np.array([width, height, width, height], dtype=np.float64)
+        # The transformers processor resizes with PIL, which antialiases when shrinking;
+        # INTER_AREA is OpenCV's antialiased shrink, INTER_LINEAR its bilinear enlarge.
+        target_w, target_h = self._detector_size
+        shrinking = target_w < width or target_h < height
+        interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+        for start in range(0, num_frames, self.detector_batch_size):
+            chunk = frames[start : start + self.detector_batch_size]
+            resized = np.stack(
+                [
+                    cv2.resize(frame, self._detector_size, interpolation=interpolation)
+                    for frame in chunk
+                ]
+            )
+            with torch.inference_mode():
+                output = self._detector(
+                    pixel_values=self._to_input(resized, self._detector_scaling)
+                )
+            logits = output.logits.float()
+            probs = logits.sigmoid() if self._focal else logits.softmax(dim=-1)
+            scores = probs[..., self._person_id].cpu().numpy()
+            centre_wh = output.pred_boxes.float().cpu().numpy().astype(np.float64)
+            corners = np.concatenate(
+                [
+                    centre_wh[..., :2] - centre_wh[..., 2:] / 2,
+                    centre_wh[..., :2] + centre_wh[..., 2:] / 2,
+                ],
+                axis=-1,
+            )
+            for offset in range(chunk.shape[0]):
+                frame_boxes = clip_boxes(corners[offset] * scale_to_image, width, height)
+                chosen = select_largest(frame_boxes, scores[offset], self.detector_threshold)
+                if chosen >= 0:
+                    boxes[start + offset] = frame_boxes[chosen]
+        found = np.isfinite(boxes).all(axis=1)
+        return boxes, found
+
+    def crop_persons(self, frames: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Crops (N, H_in, W_in, 3) uint8 of frame n around boxes[n], and their (N, 4) regions.
+
+        A region is the person box padded, clipped to the frame and grown to box_aspect;
+        every box must be finite (select the found frames first).
+        """
+        frames = check_frames(frames)
+        box_array = np.asarray(boxes, dtype=np.float64)
+        if box_array.shape != (frames.shape[0], 4) or not np.isfinite(box_array).all():
+            raise ValueError(
+                f"boxes must be a finite ({frames.shape[0]}, 4) array, one per frame, got shape "
+                f"{box_array.shape}; keep only the frames where detect() found a person"
+            )
+        height, width = frames.shape[1:3]
+        regions = crop_boxes(box_array, self.box_padding, self.box_aspect, width, height)
+        out_w, out_h = self._input_size
+        crops = np.zeros((frames.shape[0], out_h, out_w, 3), dtype=np.uint8)
+        for index, (frame, region) in enumerate(zip(frames, regions)):
+            if region[2] > region[0] and region[3] > region[1]:
+                crops[index] = crop_and_resize(frame, region, out_w, out_h)
+        return crops, regions
+
+    def estimate_crops(self, crops: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        """(N, 17, 3) x, y, score in crop pixel indices for (N, H_in, W_in, 3) uint8 RGB crops.
+
+        Crops are the model-input-sized images made by `crop_persons`, from any number of
+        frames and videos; they are run `batch_size` (default: the configured one) at a time.
+        """
+        self._require_open()
+        out_w, out_h = self._input_size
+        if not (
+            isinstance(crops, np.ndarray)
+            and crops.dtype == np.uint8
+            and crops.ndim == 4
+            and crops.shape[1:] == (out_h, out_w, 3)
+        ):
+            raise ValueError(
+                f"crops must be uint8 RGB of shape (N, {out_h}, {out_w}, 3) (the model input), got "
+                f"{getattr(crops, 'shape', None)} {getattr(crops, 'dtype', type(crops).__name__)}; "
+                "make them with crop_persons()"
+            )
+        step = self.batch_size if batch_size is None else int(batch_size)
+        if step < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        results = [np.zeros((0, NUM_COCO17_JOINTS, 3), dtype=np.float32)]
+        for start in range(0, crops.shape[0], step):
+            pixels = self._to_input(crops[start : start + step], self._pose_scaling)
+            extra = {}
+            if self._num_experts > 1:
+                extra["dataset_index"] = torch.full(
+                    (pixels.shape[0],), _COCO_DATASET_INDEX, dtype=torch.long, device=self.device
+                )
+            with torch.inference_mode():
+                heatmaps = self._pose(pixel_values=pixels, **extra).heatmaps
+            decoded = decode_heatmaps(heatmaps)
+            heat_h, heat_w = heatmaps.shape[2:]
+            # UDP: first and last heatmap pixels align with the first and last crop pixels.
+            decoded[..., 0] *= (out_w - 1) / (heat_w - 1)
+            decoded[..., 1] *= (out_h - 1) / (heat_h - 1)
+            results.append(decoded)
+        return np.concatenate(results, axis=0)
+
+    def keypoints_to_image(
+        self, keypoints: np.ndarray, regions: np.ndarray, width: int, height: int
+    ) -> np.ndarray:
+        """Map (N, 17, 3) crop keypoints into a width x height image, clipped to it."""
+        out_w, out_h = self._input_size
+        mapped = crop_points_to_image(keypoints[..., :2], regions, out_w, out_h)
+        result = np.empty(np.shape(keypoints), dtype=np.float32)
+        # A joint predicted in the black padding beyond the frame is kept on its border.
+        result[..., 0] = np.clip(mapped[..., 0], 0.0, width)
+        result[..., 1] = np.clip(mapped[..., 1], 0.0, height)
+        result[..., 2] = keypoints[..., 2]
+        return result
+
+    def estimate(self, frames: np.ndarray) -> PoseResult:
+        """Pose of the largest person in each of (T, H, W, 3) uint8 RGB frames."""
+        frames = check_frames(frames)
+        num_frames, height, width = frames.shape[:3]
+        boxes, found = self.detect(frames)
+        result = PoseResult.missing(num_frames)
+        keypoints = result.keypoints.copy()
+        rows = np.flatnonzero(found)
+        if rows.size:
+            crops, regions = self.crop_persons(frames[rows], boxes[rows])
+            keypoints[rows] = self.keypoints_to_image(
+                self.estimate_crops(crops), regions, width, height
+            )
+        return PoseResult(keypoints=keypoints, boxes=boxes, found=found)
+
+    def close(self) -> None:
+        """Drop both models; further calls raise."""
+        self._detector = None
+        self._pose = None
+
+    def __enter__(self) -> Self:
+        """Enter the context; the models are dropped on exit."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Drop the models."""
+        self.close()

@@ -1,0 +1,265 @@
+"""The preprocess job: manifest -> videos/ and clips/ parts, on Ray Data, streaming, resumable.
+
+Graph (one Ray Data pipeline; every stage an actor pool sized from config):
+
+    from_items(video_id, uri)                       only videos not yet in videos/
+      -> DecodeStage        decode once: keyframes, key-clip frames, encoder frames
+      -> PoseStage          pose across videos -> clip rows, filters
+      -> BackboneStage      VideoMAE features       (preprocess.enable_backbone)
+      -> DualEncoderStage   video embeddings        (preprocess.enable_dual)
+      -> PartWriter         clips part, then videos part (the commit), per block
+    driver iterates the writer's small report rows, then summarises all outputs.
+
+    python -m ray_jobs.preprocess --config demo [--set key=value ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from dance import storage
+from dance.config import ConfigError, DanceConfig, StageResources, load_config
+from dance.manifest import Manifest
+from dance.pipeline import manifest_uri
+from dance.preprocess import (
+    DecodePlan,
+    EncoderModels,
+    GroundTruthKeypoints,
+    PreprocessSummary,
+    done_video_ids,
+    ground_truth_uri,
+    remove_orphan_clip_parts,
+    remove_stale_temp_files,
+    resolve_encoder_models,
+    summarize_outputs,
+    sweep_stale_spills,
+)
+from dance.preprocess._parts import read_outputs
+from ray_jobs._runtime import ensure_ray, with_absolute_paths
+
+Log = Callable[[str], None]
+
+SUMMARY_FILE = "preprocess_summary.json"
+# Non-secret AWS settings the actors need to reach the same S3 as the driver. Credentials
+# are never forwarded (runtime_env is visible cluster-wide): workers find their own
+# through the standard AWS chain (instance role, their environment, a profile).
+_AWS_ENV = (
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_EC2_METADATA_DISABLED",
+)
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _stage_plan(cfg: DanceConfig, models: EncoderModels) -> list[tuple[str, StageResources]]:
+    """The actor stages this run builds, with their configured resources."""
+    stages = [("preprocess.decode", cfg.preprocess.decode), ("pose.resources", cfg.pose.resources)]
+    if models.backbone:
+        stages.append(("backbone.resources", cfg.backbone.resources))
+    if models.dual:
+        stages.append(("dual_encoder.resources", cfg.dual_encoder.resources))
+    return stages
+
+
+def cpu_scale(demand: float, available: float) -> float:
+    """Factor applied to every actor's num_cpus so all pools fit in `available` CPUs (<= 1).
+
+    Every actor pool must start for the stream to flow: pools asking for more CPUs than
+    the cluster has leave Ray Data waiting forever (ENVIRONMENT.md), so they are scaled
+    to 90 % of the CPUs, keeping their ratios.
+    """
+    if demand <= 0 or available <= 0 or demand <= 0.9 * available:
+        return 1.0
+    return 0.9 * available / demand
+
+
+def _remote_args(cfg: DanceConfig, uris: Sequence[str]) -> dict[str, Any]:
+    """Extra actor options: forward non-secret AWS settings when S3 is read or written."""
+    if not (storage.is_s3(cfg.workdir) or any(storage.is_s3(u) for u in uris)):
+        return {}
+    env = {name: os.environ[name] for name in _AWS_ENV if name in os.environ}
+    return {"runtime_env": {"env_vars": env}} if env else {}
+
+
+def build_dataset(
+    cfg: DanceConfig,
+    items: list[dict[str, str]],
+    plan: DecodePlan,
+    models: EncoderModels,
+    log: Log,
+) -> Any:
+    """The Ray Data pipeline from (video_id, uri) items to the writer's report rows."""
+    import ray
+    from ray.data import ActorPoolStrategy
+
+    from actors.backbone import BackboneStage
+    from actors.decode import DecodeStage
+    from actors.dual import DualEncoderStage
+    from actors.pose import PoseStage
+    from actors.writer import PartWriter
+
+    stages = _stage_plan(cfg, models)
+    demand = sum(r.pool_size * r.num_cpus for _, r in stages) + cfg.preprocess.writer_num_cpus
+    available = float(ray.cluster_resources().get("CPU", 0.0))
+    scale = cpu_scale(demand, available)
+    if scale < 1.0:
+        log(
+            f"WARNING: the actor pools ask for {demand:g} CPUs but Ray has {available:g}; "
+            f"scaling every stage's num_cpus by {scale:.2f} so all pools can start "
+            f"(set {', '.join(k + '.num_cpus' for k, _ in stages)} to silence this)"
+        )
+    remote = _remote_args(cfg, [item["uri"] for item in items])
+
+    def stage(ds: Any, cls: type, resources: StageResources, kwargs: dict[str, Any]) -> Any:
+        return ds.map_batches(
+            cls,
+            fn_constructor_kwargs=kwargs,
+            batch_format="pyarrow",
+            batch_size=resources.batch_size,
+            compute=ActorPoolStrategy(size=resources.pool_size),
+            num_cpus=resources.num_cpus * scale,
+            num_gpus=resources.num_gpus,
+            **remote,
+        )
+
+    ds = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
+    ds = stage(ds, DecodeStage, cfg.preprocess.decode, {"plan": plan, "storage_config": cfg.storage})
+    ds = stage(ds, PoseStage, cfg.pose.resources, {"cfg": cfg})
+    if models.backbone:
+        kwargs = {
+            "model": models.backbone,
+            "storage_config": cfg.storage,
+            "num_gpus": cfg.backbone.resources.num_gpus,
+        }
+        ds = stage(ds, BackboneStage, cfg.backbone.resources, kwargs)
+    if models.dual:
+        kwargs = {
+            "model": models.dual,
+            "kind": cfg.dual_encoder.kind,
+            "storage_config": cfg.storage,
+            "num_gpus": cfg.dual_encoder.resources.num_gpus,
+        }
+        ds = stage(ds, DualEncoderStage, cfg.dual_encoder.resources, kwargs)
+    writer = StageResources(
+        pool_size=1,
+        num_cpus=cfg.preprocess.writer_num_cpus,
+        batch_size=cfg.preprocess.rows_per_part,
+    )
+    return stage(ds, PartWriter, writer, {"workdir": cfg.workdir, "storage_config": cfg.storage})
+
+
+def decode_plan(cfg: DanceConfig, models: EncoderModels) -> DecodePlan:
+    """What the decode stage must produce for this config."""
+    return DecodePlan(
+        keyframes=cfg.keyframes,
+        clips=cfg.clips,
+        backbone=cfg.backbone,
+        dual=cfg.dual_encoder,
+        chunk_frames=cfg.preprocess.decode_chunk_frames,
+        min_frames=cfg.preprocess.min_frames,
+        frame_max_side=cfg.preprocess.frame_max_side,
+        spill_dir=cfg.preprocess.spill_dir,
+        pose_frames=cfg.pose.backend != "annotations",
+        backbone_side=models.backbone_side,
+        dual_side=models.dual_side,
+    )
+
+
+def _check_outputs(workdir: str, manifest_ids: Sequence[str], log: Log) -> None:
+    """Every manifest video_id exactly once in videos/; raise naming the offenders if not."""
+    ids = read_outputs(workdir, columns=["video_id"]).column("video_id").to_pylist()
+    seen: dict[str, int] = {}
+    for video_id in ids:
+        seen[video_id] = seen.get(video_id, 0) + 1
+    duplicated = sorted(v for v, n in seen.items() if n > 1)
+    missing = sorted(set(manifest_ids) - set(seen))
+    if duplicated or missing:
+        raise RuntimeError(
+            f"preprocess outputs in {workdir} are inconsistent: duplicated {duplicated[:10]}, "
+            f"missing {missing[:10]}; delete {workdir}/videos and {workdir}/clips and rerun"
+        )
+    extra = set(seen) - set(manifest_ids)
+    if extra:
+        log(f"note: {len(extra)} video(s) in videos/ are not in the manifest (an older manifest?)")
+
+
+def run_preprocess(cfg: DanceConfig, log: Log = _stderr) -> PreprocessSummary:
+    """Preprocess every manifest video not yet done; summarise all outputs; write the summary."""
+    cfg = with_absolute_paths(cfg)
+    storage.configure(cfg.storage)
+    started = time.perf_counter()
+    manifest = Manifest.read(manifest_uri(cfg))
+    workdir = cfg.workdir
+    for leftover in remove_stale_temp_files(workdir) + remove_orphan_clip_parts(workdir):
+        log(f"resume: removed {leftover} (left by an interrupted run)")
+    swept = sweep_stale_spills(cfg.preprocess.spill_dir)
+    if swept:
+        log(f"resume: removed {swept} frame spill file(s) of dead workers")
+    done = done_video_ids(workdir)
+    table = manifest.table
+    items = [
+        {"video_id": video_id, "uri": uri}
+        for video_id, uri in zip(
+            table.column("video_id").to_pylist(), table.column("uri").to_pylist(), strict=True
+        )
+        if video_id not in done
+    ]
+    log(f"preprocess: {len(manifest)} videos in the manifest, {len(items)} to do, "
+        f"{len(manifest) - len(items)} already done")
+    reports: list[dict[str, Any]] = []
+    if items:
+        if cfg.pose.backend == "annotations":
+            from dance.preprocess import annotation_reader
+
+            annotation_reader(cfg)  # fail before starting Ray when annotations are missing
+        models = resolve_encoder_models(cfg, log)
+        ensure_ray(cfg, log)
+        dataset = build_dataset(cfg, items, decode_plan(cfg, models), models, log)
+        for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+            reports.extend(batch.to_pylist())
+    truth_uri = ground_truth_uri(cfg)
+    truth = GroundTruthKeypoints(truth_uri) if truth_uri else None
+    summary = summarize_outputs(workdir, cfg.clips, truth)
+    summary.processed_this_run = len(reports)
+    summary.skipped_as_done = len(manifest) - len(items)
+    summary.frames_this_run = sum(int(r["num_frames"] or 0) for r in reports)
+    summary.seconds = time.perf_counter() - started
+    _check_outputs(workdir, manifest.video_ids, log)
+    storage.write_json(summary.to_dict(), storage.join(workdir, SUMMARY_FILE))
+    log(summary.describe())
+    log(f"summary written to {storage.join(workdir, SUMMARY_FILE)}")
+    return summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m ray_jobs.preprocess --config PRESET_OR_YAML [--set key=value ...]`."""
+    parser = argparse.ArgumentParser(prog="python -m ray_jobs.preprocess", description=__doc__)
+    parser.add_argument("--config", "-c", default="demo", help="preset name or YAML path")
+    parser.add_argument(
+        "--set", "-s", dest="overrides", action="append", default=[], metavar="KEY=VALUE"
+    )
+    args = parser.parse_args(argv)
+    try:
+        cfg = load_config(args.config, args.overrides)
+        run_preprocess(cfg)
+    except (ConfigError, ValueError, FileNotFoundError, storage.StorageError) as err:
+        _stderr(f"error: {err}")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
