@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,8 +32,6 @@ def shared_data() -> Path:
 # ---------------------------------------------------------------------------
 # S3 server fixture (storage layer): a real moto S3 server on 127.0.0.1.
 # ---------------------------------------------------------------------------
-
-from collections.abc import Iterator
 
 _FAKE_AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -84,3 +83,60 @@ def s3_bucket(s3_endpoint: str) -> Iterator[str]:
         yield f"s3://{name}"
     finally:
         storage.configure(previous)
+
+
+# --- Ray and DANCE-Synth fixtures -------------------------------------------------------
+# ray.init costs seconds and DANCE-Synth tiny a few more: every test of a session shares
+# one 2-CPU Ray instance and one rendered tiny dataset.
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[str]:
+    """A local 2-CPU Ray instance for the session; yields its GCS address."""
+    ray = pytest.importorskip("ray")
+    if ray.is_initialized():
+        yield ray.get_runtime_context().gcs_address
+        return
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        namespace="dance-tests",
+        log_to_driver=False,
+        configure_logging=False,
+        # Workers of this instance talk to the tests' moto S3 server, which takes any
+        # credentials; production jobs never ship credentials to workers.
+        runtime_env={
+            "env_vars": {
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_EC2_METADATA_DISABLED": "true",
+            }
+        },
+    )
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """DANCE-Synth `tiny` (4 classes x 4 videos of 32 frames), rendered once per session."""
+    from dance.synth import generate_dataset
+    from dance.synth.config import SynthConfig
+
+    root = tmp_path_factory.mktemp("tiny_synth")
+    generate_dataset(SynthConfig.preset_config("tiny", workers=1), str(root))
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_encoders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A tiny random VideoMAE and X-CLIP saved like hub checkpoints."""
+    from dance.encoders import build_tiny_videomae, build_tiny_xclip
+
+    root = tmp_path_factory.mktemp("tiny_encoders")
+    return {
+        "backbone": build_tiny_videomae(str(root / "videomae")),
+        "dual": build_tiny_xclip(str(root / "xclip")),
+    }

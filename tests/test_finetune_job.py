@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-import ray
 import torch
 import typer
 from typer.testing import CliRunner
@@ -42,27 +39,6 @@ _TINY_MODEL = [
     "finetune.cache_part_videos=8",
     "backbone.num_frames=4",
 ]
-
-
-@pytest.fixture(scope="session")
-def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """DANCE-Synth `tiny` (4 classes x 4 videos, 32 frames), rendered once per session."""
-    from dance.synth import SynthConfig, generate_dataset
-
-    root = tmp_path_factory.mktemp("synth_tiny")
-    generate_dataset(SynthConfig.preset_config("tiny", workers=1), str(root))
-    return root
-
-
-@pytest.fixture(scope="session")
-def ray_session() -> Iterator[None]:
-    """One local Ray for the whole session (starting Ray takes seconds)."""
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False)
-    yield
-    if started:
-        ray.shutdown()
 
 
 def _spec() -> ClipSpec:
@@ -104,7 +80,7 @@ def _write_config(tmp_path: Path, synth: Path) -> Path:
 
 
 def test_the_ray_job_trains_checkpoints_resumes_and_exports(
-    tiny_synth: Path, tmp_path: Path, ray_session: None
+    tiny_synth: Path, tmp_path: Path, ray_session: str
 ) -> None:
     from ray_jobs.finetune_backbone import main
 

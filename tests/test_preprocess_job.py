@@ -15,7 +15,6 @@ import cv2
 import numpy as np
 import pytest
 from preprocess_helpers import clips_by_id, job_config, rows_by_id, same_values, write_manifest
-from ray_fixture import ray_session, tiny_encoders, tiny_synth  # noqa: F401 - fixtures
 
 from dance.manifest import Manifest
 from dance.pipeline import manifest_uri, prepare_manifest
@@ -31,7 +30,7 @@ def _run(cfg):
 
 
 @pytest.fixture(scope="module")
-def reference_run(ray_session, tiny_synth, tiny_encoders, tmp_path_factory):  # noqa: F811
+def reference_run(ray_session, tiny_synth, tiny_encoders, tmp_path_factory):
     """An uninterrupted run on DANCE-Synth tiny (annotations pose, tiny encoders)."""
     tmp = tmp_path_factory.mktemp("reference")
     cfg, _ = job_config(tmp, str(tmp / "work"), tiny_synth, tiny_encoders)
@@ -120,7 +119,7 @@ def _bad_videos(folder: Path, good_video: Path) -> dict[str, tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def fault_runs(ray_session, tiny_synth, tmp_path_factory):  # noqa: F811
+def fault_runs(ray_session, tiny_synth, tmp_path_factory):
     """Mediapipe pose on 3 good videos, with and without one bad video of each kind."""
     tmp = tmp_path_factory.mktemp("faults")
     good_manifest = Manifest.read(str(tiny_synth / "manifest.parquet"))
@@ -177,7 +176,7 @@ def _without_encoders(rows: dict[str, dict]) -> dict[str, dict]:
 
 
 def test_a_job_killed_part_way_resumes_to_the_uninterrupted_outputs(
-    reference_run, tiny_synth, ray_session, tmp_path  # noqa: F811
+    reference_run, tiny_synth, ray_session, tmp_path
 ):
     ref_cfg, manifest, _ = reference_run
     cfg, config_path = job_config(
@@ -226,7 +225,7 @@ def test_a_job_killed_part_way_resumes_to_the_uninterrupted_outputs(
 
 @pytest.mark.s3
 def test_the_job_reads_videos_from_and_writes_outputs_to_s3(
-    reference_run, s3_bucket, s3_endpoint, tiny_synth, tmp_path  # noqa: F811
+    reference_run, s3_bucket, s3_endpoint, tiny_synth, tmp_path
 ):
     from dance import storage
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ray_fixture import tiny_encoders, tiny_synth  # noqa: F401 - fixtures
 
 from dance.config import BackboneConfig, ClipConfig, DualEncoderConfig, KeyframeConfig, PoseConfig
 from dance.keyframes import clip_windows, detect_keyframes
@@ -99,7 +98,7 @@ def test_sweep_removes_only_spill_files_of_dead_processes(tmp_path):
 # -- decode ---------------------------------------------------------------------------------
 
 
-def test_decode_returns_keyframes_windows_and_only_the_key_clip_frames(tiny_synth, tmp_path):  # noqa: F811
+def test_decode_returns_keyframes_windows_and_only_the_key_clip_frames(tiny_synth, tmp_path):
     video_id, uri = _first_video(tiny_synth)
     row = decode_video(video_id, uri, _plan(tmp_path))
     with open_video(uri) as reader:
@@ -114,7 +113,7 @@ def test_decode_returns_keyframes_windows_and_only_the_key_clip_frames(tiny_synt
     assert list((tmp_path / "spill").iterdir()) == []
 
 
-def test_decode_captures_encoder_frames_at_their_input_side(tiny_synth, tmp_path):  # noqa: F811
+def test_decode_captures_encoder_frames_at_their_input_side(tiny_synth, tmp_path):
     video_id, uri = _first_video(tiny_synth)
     row = decode_video(video_id, uri, _plan(tmp_path, backbone_side=32, dual_side=64))
     assert row["backbone_shape"] == [16, 32, 32, 3]
@@ -122,13 +121,13 @@ def test_decode_captures_encoder_frames_at_their_input_side(tiny_synth, tmp_path
     assert "backbone_frames" not in decode_video(video_id, uri, _plan(tmp_path))
 
 
-def test_decode_downscales_spilled_frames_to_the_max_side(tiny_synth, tmp_path):  # noqa: F811
+def test_decode_downscales_spilled_frames_to_the_max_side(tiny_synth, tmp_path):
     video_id, uri = _first_video(tiny_synth)
     row = decode_video(video_id, uri, _plan(tmp_path, frame_max_side=80))
     assert row["pose_shape"][1:] == [80, 80, 3] and (row["height"], row["width"]) == (160, 160)
 
 
-def test_decode_of_a_missing_or_short_video_is_a_coded_failure(tiny_synth, tmp_path):  # noqa: F811
+def test_decode_of_a_missing_or_short_video_is_a_coded_failure(tiny_synth, tmp_path):
     missing = decode_video("v", str(tmp_path / "nope.mp4"), _plan(tmp_path))
     assert missing["status"] == "failed" and failure_code(missing["error"]) == "missing"
     video_id, uri = _first_video(tiny_synth)
@@ -192,7 +191,7 @@ def test_run_isolated_retries_items_alone_after_a_batch_failure():
     assert results[0] == "A" and results[2] == "C" and isinstance(results[1], ValueError)
 
 
-def test_annotation_pose_fails_an_unannotated_video_and_keeps_the_others(tiny_synth, tmp_path):  # noqa: F811
+def test_annotation_pose_fails_an_unannotated_video_and_keeps_the_others(tiny_synth, tmp_path):
     from dance.pose.estimator import AnnotationPoseSource
     from dance.preprocess import GroundTruthKeypoints
 
@@ -205,7 +204,7 @@ def test_annotation_pose_fails_an_unannotated_video_and_keeps_the_others(tiny_sy
     assert rows[1]["status"] == "failed" and failure_code(rows[1]["error"]) == "pose_error"
 
 
-def test_a_video_whose_key_clips_hold_no_person_fails_as_no_person(tiny_synth, tmp_path):  # noqa: F811
+def test_a_video_whose_key_clips_hold_no_person_fails_as_no_person(tiny_synth, tmp_path):
     from dance.pose.estimator import PoseResult
 
     video_id, uri = _first_video(tiny_synth)
@@ -214,7 +213,7 @@ def test_a_video_whose_key_clips_hold_no_person_fails_as_no_person(tiny_synth, t
     assert failure_code(out["error"]) == "no_person" and out["clips"] is None
 
 
-def test_one_bad_clip_fails_only_its_video_in_a_backbone_batch(tiny_encoders):  # noqa: F811
+def test_one_bad_clip_fails_only_its_video_in_a_backbone_batch(tiny_encoders):
     from dance.encoders import VideoBackbone
 
     backbone = VideoBackbone.from_pretrained(tiny_encoders["backbone"])
@@ -253,7 +252,7 @@ def test_a_written_part_marks_its_videos_done_and_orphan_clips_are_removed(tmp_p
 # -- ground truth error ---------------------------------------------------------------------
 
 
-def test_keypoint_error_is_zero_against_itself_and_scales_with_an_offset(tiny_synth):  # noqa: F811
+def test_keypoint_error_is_zero_against_itself_and_scales_with_an_offset(tiny_synth):
     truth = next(iter(load_ground_truth(str(tiny_synth)).values())).keypoints[:4]
     pixels, _normalised = keypoint_errors(truth, truth)
     assert np.nanmax(pixels) == 0.0
