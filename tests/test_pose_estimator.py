@@ -144,12 +144,6 @@ def test_factory_explains_how_to_install_mmpose_when_it_is_absent() -> None:
         build_pose_estimator(PoseConfig(backend="mmpose"))
 
 
-@pytest.mark.skipif(not _HAS_MMPOSE, reason="mmpose is not importable here")
-def test_factory_says_the_mmpose_backend_is_not_implemented_yet() -> None:
-    with pytest.raises(NotImplementedError, match="mmpose"):
-        build_pose_estimator(PoseConfig(backend="mmpose"))
-
-
 def test_factory_points_annotations_to_the_annotation_source() -> None:
     with pytest.raises(ValueError, match="AnnotationPoseSource"):
         build_pose_estimator(PoseConfig(backend="annotations"))

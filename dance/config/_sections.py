@@ -159,6 +159,18 @@ class MotionConceptConfig(Section):
     ann_threshold: int = Field(
         200_000, ge=1, description="rows above which first-neighbour search is approximate"
     )
+    search: Literal["auto", "exact", "ann"] = Field(
+        "auto", description="first-neighbour search: auto = exact up to ann_threshold rows"
+    )
+    ann_index: Literal["ivf", "hnsw"] = Field(
+        "ivf", description="ANN index: ivf (IVF-Flat, deterministic) or hnsw (HNSW-Flat)"
+    )
+    ivf_nprobe: int = Field(16, ge=1, description="IVF lists scanned per query")
+    hnsw_m: int = Field(32, ge=2, description="HNSW links per node")
+    ef_search: int = Field(64, ge=1, description="HNSW search beam width")
+    exact_chunk_rows: int = Field(4096, ge=1, description="query rows per exact-search block")
+    use_gpu: bool | None = Field(None, description="None = search on a GPU when faiss sees one")
+    seed: int = Field(0, description="seed of the ANN index training")
 
 
 class LanguageConceptConfig(Section):
@@ -184,12 +196,57 @@ class LanguageConceptConfig(Section):
     max_concept_length: int = Field(30, ge=1)
     class_similarity_cutoff: float = Field(0.84, ge=-1, le=1)
     duplicate_similarity_cutoff: float = Field(0.90, ge=-1, le=1)
+    one_shot: bool = Field(
+        False,
+        description="the authors' one-shot variant: an example question and answer first",
+    )
+    object_focus: str = Field(
+        "Focus only on tangible items; no body parts, poses or background scenes.",
+        description="appended to the object prompt in one-shot mode (the authors' code)",
+    )
+    object_example_action: str = "drinking water"
+    object_example_answer: str = "- cup\n- glass\n- water bottle\n- drinking straw"
+    scene_example_action: str = "riding a bicycle"
+    scene_example_answer: str = "- road\n- bike path\n- park\n- mountain trail"
+    concurrency: int = Field(4, ge=1, description="LLM requests in flight at once")
+    requests_per_minute: float | None = Field(
+        None, gt=0, description="client-side rate limit; None = unlimited"
+    )
+    timeout_s: float = Field(60.0, gt=0, description="per-request timeout")
+    max_retries: int = Field(
+        6, ge=0, description="retries after the first try on 429, 5xx, timeouts, lost connections"
+    )
+    backoff_initial_s: float = Field(1.0, gt=0, description="first retry wait; doubles each try")
+    backoff_max_s: float = Field(
+        60.0, gt=0, description="cap on one retry wait, Retry-After included"
+    )
+
+    @model_validator(mode="after")
+    def _prompts_name_the_action(self) -> LanguageConceptConfig:
+        """Each prompt template must contain the {action} placeholder."""
+        for name in ("object_prompt", "scene_prompt"):
+            if "{action}" not in getattr(self, name):
+                raise ValueError(
+                    f"discover.language.{name} has no {{action}} placeholder; add one where "
+                    "the class name goes"
+                )
+        return self
 
 
 class PseudoLabelConfig(Section):
     """Pseudo labels = cos(text, video) (REFERENCE.md 5, Eq. 3)."""
 
     template: str = "A video of {concept}"
+
+    @model_validator(mode="after")
+    def _template_names_the_concept(self) -> PseudoLabelConfig:
+        """The text template must contain the {concept} placeholder."""
+        if "{concept}" not in self.template:
+            raise ValueError(
+                "discover.pseudo_labels.template has no {concept} placeholder; write e.g. "
+                "'A video of {concept}'"
+            )
+        return self
 
 
 class DiscoverConfig(Section):

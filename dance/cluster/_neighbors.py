@@ -1,0 +1,239 @@
+"""First-neighbour search under cosine distance: exact (chunked) or approximate (faiss).
+
+Exact mode on CPU computes blocks of ``1 - x_i . x_j`` on L2-normalised rows with the
+same arithmetic as finch-clust's dense path (sklearn's ``cosine_distances``: rows divided
+by ``sqrt(einsum(x*x))``, ``S *= -1; S += 1``, clipped to [0, 2]) and takes ``argmin``, so
+ties go to the LOWEST index, exactly like finch-clust's ``np.argmin``. It never holds more
+than one (chunk, n) block. Products are computed in the input's dtype (finch-clust
+computes level 0 in float32 and the cluster means of later levels in float64) and the
+distances are then rounded to float32 before the argmin, as finch-clust does. With a GPU, exact search
+uses faiss's brute-force kernel instead (ties then follow faiss, not the lowest index).
+
+Approximate mode builds a faiss index on float32 rows: IVF-Flat (spherical k-means
+trained with ``seed``; deterministic) or HNSW-Flat (faster to query, but its
+multi-threaded construction is not bit-reproducible). Rows for which the index finds no
+other row are resolved exactly.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from types import ModuleType
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+log = logging.getLogger(__name__)
+
+
+class NeighborConfig(BaseModel):
+    """How first neighbours are found; defaults suit a few million 544-d rows on CPU."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["auto", "exact", "ann"] = Field(
+        "auto",
+        description="auto: exact up to ann_threshold rows, approximate above; every mode "
+        "searches fewer than 1000 rows exactly",
+    )
+    ann_threshold: int = Field(200_000, ge=1, description="rows above which auto goes approximate")
+    ann_index: Literal["ivf", "hnsw"] = Field(
+        "ivf", description="ivf: IVF-Flat, deterministic; hnsw: HNSW-Flat, not bit-reproducible"
+    )
+    ivf_nlist: int | None = Field(
+        None, ge=1, description="IVF lists; None = 4 * sqrt(n), at most n // 39"
+    )
+    ivf_nprobe: int = Field(16, ge=1, description="IVF lists scanned per query")
+    ivf_train_rows: int = Field(
+        100_000, ge=1, description="rows sampled (with seed) to train the IVF quantizer"
+    )
+    hnsw_m: int = Field(32, ge=2, description="HNSW links per node")
+    hnsw_ef_construction: int = Field(64, ge=1, description="HNSW build beam width")
+    ef_search: int = Field(64, ge=1, description="HNSW search beam width")
+    exact_chunk_rows: int = Field(4096, ge=1, description="query rows per exact block")
+    exact_block_bytes: int = Field(
+        256 * 2**20, ge=2**20, description="cap on one exact (chunk, n) block; default 256 MiB"
+    )
+    use_gpu: bool | None = Field(None, description="None = use a GPU when faiss sees one")
+    seed: int = Field(0, description="seed of IVF training samples and k-means")
+
+
+def _faiss() -> ModuleType:
+    """Import faiss lazily (it is heavy and exact CPU search does not need it)."""
+    import faiss
+
+    return faiss
+
+
+def _check_rows(x: np.ndarray, name: str = "x") -> None:
+    """Raise naming `name` unless it is a finite float (n >= 2, d >= 1) numpy array."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__}")
+    if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 1:
+        raise ValueError(f"{name} must have shape (n >= 2, d >= 1), got {x.shape}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise ValueError(f"{name} must be a float array, got dtype {x.dtype}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} holds NaN/inf; drop or repair those rows first")
+
+
+def l2_normalize(x: np.ndarray) -> np.ndarray:
+    """Rows divided by their L2 norm exactly as sklearn's ``normalize``; zero rows stay zero."""
+    norms = np.sqrt(np.einsum("ij,ij->i", x, x))
+    norms[norms < 10 * np.finfo(norms.dtype).eps] = 1.0
+    return x / norms[:, None]
+
+
+def _use_gpu(config: NeighborConfig) -> bool:
+    """Whether to search on a GPU: as configured, else when faiss reports one."""
+    if config.use_gpu is False:
+        return False
+    try:
+        gpus = _faiss().get_num_gpus()
+    except ImportError:
+        gpus = 0
+    if config.use_gpu and gpus == 0:
+        raise RuntimeError(
+            "NeighborConfig.use_gpu=True but faiss sees no GPU; install faiss-gpu or set "
+            "use_gpu to None/False"
+        )
+    return gpus > 0
+
+
+def _chunk_rows(n: int, itemsize: int, config: NeighborConfig) -> int:
+    """Query rows per exact block so that one (rows, n) block fits exact_block_bytes."""
+    return max(1, min(config.exact_chunk_rows, config.exact_block_bytes // (n * itemsize)))
+
+
+def _exact_cpu(
+    xn: np.ndarray, rows: np.ndarray, config: NeighborConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact first neighbour and cosine distance of `rows` among all rows of normalised `xn`."""
+    n = xn.shape[0]
+    step = _chunk_rows(n, xn.dtype.itemsize, config)
+    index = np.empty(rows.size, dtype=np.int64)
+    distance = np.empty(rows.size, dtype=np.float32)
+    for start in range(0, rows.size, step):
+        block_rows = rows[start : start + step]
+        block = xn[block_rows] @ xn.T
+        # Same operations as sklearn's cosine_distances, so equal inputs give equal bits.
+        block *= -1
+        block += 1
+        np.clip(block, 0.0, 2.0, out=block)
+        # finch-clust casts its distance matrix to float32 before argmin: ties included.
+        block = block.astype(np.float32, copy=False)
+        block[np.arange(block_rows.size), block_rows] = np.inf
+        best = np.argmin(block, axis=1)
+        index[start : start + step] = best
+        distance[start : start + step] = block[np.arange(block_rows.size), best]
+    return index, distance
+
+
+def _exact_gpu(xn: np.ndarray, config: NeighborConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Exact first neighbours with faiss's GPU brute-force kernel (float32)."""
+    faiss = _faiss()
+    x32 = np.ascontiguousarray(xn, dtype=np.float32)
+    resources = faiss.StandardGpuResources()
+    sims, ids = faiss.knn_gpu(resources, x32, x32, 2, metric=faiss.METRIC_INNER_PRODUCT)
+    return _drop_self(x32, sims, ids, config)
+
+
+def _drop_self(
+    xn: np.ndarray, sims: np.ndarray, ids: np.ndarray, config: NeighborConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """From k-NN results that include each row itself, keep the best other row.
+
+    A row whose results hold no other row (a sparse IVF list) is searched exactly.
+    """
+    n = xn.shape[0]
+    own = np.arange(n)[:, None]
+    other = (ids != own) & (ids >= 0)
+    first = np.argmax(other, axis=1)
+    index = ids[np.arange(n), first].astype(np.int64)
+    distance = (1.0 - sims[np.arange(n), first]).astype(np.float32)
+    missing = np.flatnonzero(~other.any(axis=1))
+    if missing.size:
+        log.info(
+            "first_neighbors: %d rows without an ANN neighbour, searched exactly", missing.size
+        )
+        index[missing], distance[missing] = _exact_cpu(xn, missing, config)
+    return index, distance
+
+
+def _ivf_lists(n: int, config: NeighborConfig) -> int:
+    """IVF list count: configured, else 4 * sqrt(n); at most n // 39 so k-means is trainable."""
+    nlist = config.ivf_nlist or round(4 * math.sqrt(n))
+    return max(1, min(nlist, n // 39))
+
+
+def _ann(xn: np.ndarray, config: NeighborConfig, gpu: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate first neighbours with a faiss IVF-Flat or HNSW-Flat index (float32)."""
+    faiss = _faiss()
+    x32 = np.ascontiguousarray(xn, dtype=np.float32)
+    n, d = x32.shape
+    if config.ann_index == "hnsw":
+        index = faiss.IndexHNSWFlat(d, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = config.hnsw_ef_construction
+        index.add(x32)
+        index.hnsw.efSearch = config.ef_search
+    else:
+        nlist = _ivf_lists(n, config)
+        quantizer = faiss.IndexFlatIP(d)
+        index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.cp.seed = config.seed
+        index.cp.spherical = True
+        rng = np.random.default_rng(config.seed)
+        train_rows = min(n, max(config.ivf_train_rows, 39 * nlist))
+        sample = np.sort(rng.choice(n, size=train_rows, replace=False))
+        if gpu:
+            index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
+        index.train(x32[sample])
+        index.add(x32)
+        index.nprobe = config.ivf_nprobe
+    sims, ids = index.search(x32, 2)
+    return _drop_self(x32, sims, ids, config)
+
+
+# Below this many rows an index costs more than it saves (and IVF cannot train), so even
+# mode="ann" searches exactly; FINCH's upper levels are that small.
+MIN_ANN_ROWS = 1_000
+
+
+def _is_exact(n: int, config: NeighborConfig) -> bool:
+    """Whether `config` asks for exact search of `n` rows."""
+    if config.mode == "exact" or n < MIN_ANN_ROWS:
+        return True
+    return config.mode == "auto" and n <= config.ann_threshold
+
+
+def first_neighbors_with_distance(
+    x: np.ndarray, config: NeighborConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's nearest other row (cosine) as (n,) int64 indices and their distances."""
+    _check_rows(x)
+    xn = l2_normalize(x)
+    gpu = _use_gpu(config)
+    if _is_exact(x.shape[0], config):
+        if gpu:
+            return _exact_gpu(xn, config)
+        return _exact_cpu(xn, np.arange(x.shape[0]), config)
+    return _ann(xn, config, gpu)
+
+
+def first_neighbors(x: np.ndarray, config: NeighborConfig) -> np.ndarray:
+    """(n,) int64 index of each row's nearest other row under cosine distance."""
+    return first_neighbors_with_distance(x, config)[0]
+
+
+def recall_at_1(approx: np.ndarray, exact: np.ndarray) -> float:
+    """Fraction of rows whose approximate first neighbour equals the exact one."""
+    approx = np.asarray(approx)
+    exact = np.asarray(exact)
+    if approx.shape != exact.shape or approx.ndim != 1 or approx.size == 0:
+        raise ValueError(
+            f"approx and exact must be equal-length non-empty 1-D index arrays, got "
+            f"{approx.shape} and {exact.shape}"
+        )
+    return float(np.mean(approx == exact))
