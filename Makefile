@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt torch
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[mediapipe,dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[cpu,mediapipe,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)

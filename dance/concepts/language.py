@@ -10,6 +10,7 @@ offline sources.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Literal
@@ -134,23 +135,26 @@ def query_llm_concepts(
     if missing:
         client = ChatClient(config)  # only now: a full cache needs no key and no endpoint
 
-        def fetch(job: tuple[str, ConceptKind, int]) -> str:
+        failed = threading.Event()
+
+        def fetch(job: tuple[str, ConceptKind, int]) -> str | None:
             """Query one (class, kind, sample), store the raw answer, return it."""
+            if failed.is_set():
+                return None  # fail fast: an earlier request failed for good; not sent
             key = keys[job]
             messages = [{"role": role, "content": content} for role, content in key.messages]
-            answer = client.complete(messages, job[0])
-            cache.put(key, answer)
+            try:
+                answer = client.complete(messages, job[0])
+            except BaseException:
+                failed.set()  # set in the worker, so queued jobs see it before they start
+                raise
+            cache.put(key, answer)  # finished answers stay cached for a rerun
             return answer
 
         with ThreadPoolExecutor(max_workers=config.concurrency) as pool:
             futures = {pool.submit(fetch, job): job for job in missing}
-            try:
-                for future in as_completed(futures):
-                    answers[futures[future]] = future.result()
-            except BaseException:
-                # Fail fast: queued requests are not sent; finished answers stay cached.
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+            for future in as_completed(futures):
+                answers[futures[future]] = future.result()  # re-raises a failure
     per_class = {
         name: {
             kind: union_casefold(
