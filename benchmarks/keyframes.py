@@ -223,8 +223,11 @@ def main(argv: list[str] | None = None) -> int:
     for path in videos:
         row = bench_video(path, args.repeats, args.chunk_size)
         results.append(row)
-        print(f"{row['video']}: ratio {row['ratio']:.2f} ({row['detect_fps']} / "
-              f"{row['decode_fps']} fps)", file=sys.stderr)
+        print(
+            f"{row['video']}: ratio {row['ratio']:.2f} ({row['detect_fps']} / "
+            f"{row['decode_fps']} fps)",
+            file=sys.stderr,
+        )
     info["load_average_1min_end"] = round(os.getloadavg()[0], 2)
     report = {
         "benchmark": "keyframes",

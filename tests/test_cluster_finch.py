@@ -180,3 +180,17 @@ def test_finch_on_60k_rows_never_allocates_an_n_by_n_matrix() -> None:
     assert len(result.partitions) >= 3
     assert result.num_clusters[0] < 60_000 // 2
     assert peak < 200 * 2**20
+
+
+def test_rows_an_index_misses_are_searched_exactly_block_by_block() -> None:
+    from dance.cluster._neighbors import _exact_rows_streaming
+
+    x = uniform(500, 6, seed=14)
+    x[450] = x[20]  # a tie across column blocks: the lower index must win
+    x[451] = x[20]
+    rows = np.array([0, 20, 99, 450, 499])
+    config = NeighborConfig(mode="exact", exact_chunk_rows=37)
+    expected = first_neighbors(x, NeighborConfig(mode="exact"))[rows]
+    index, distance = _exact_rows_streaming(x, rows, config)
+    np.testing.assert_array_equal(index, expected)
+    assert index[1] == 450 and distance[1] == pytest.approx(0.0, abs=1e-6)

@@ -124,6 +124,14 @@ def test_a_rerun_reads_the_cache_and_sends_zero_requests(server, tmp_path) -> No
     assert second == first
 
 
+def test_the_answer_cache_also_lives_on_s3(server, s3_bucket) -> None:
+    cache_dir = f"{s3_bucket}/concepts/language/raw"
+    first = query_llm_concepts(["jump rope"], config_for(server), cache_dir)
+    sent = server.request_count
+    assert query_llm_concepts(["jump rope"], config_for(server), cache_dir) == first
+    assert server.request_count == sent == 4
+
+
 def test_a_full_cache_needs_no_api_key(server, tmp_path, monkeypatch) -> None:
     first = query_llm_concepts(CLASSES, config_for(server), str(tmp_path))
     monkeypatch.delenv(KEY_ENV)

@@ -72,9 +72,7 @@ def test_saturating_subtract_nonzeros_are_exactly_the_brighter_pixels() -> None:
         current, before = rng.integers(0, 256, size=(2, 33, 47), dtype=np.uint8)
         same = rng.random(before.shape) < 0.3  # many equal pixels: equal is not brighter
         before[same] = current[same]
-        assert cv2.countNonZero(cv2.subtract(current, before)) == np.count_nonzero(
-            current > before
-        )
+        assert cv2.countNonZero(cv2.subtract(current, before)) == np.count_nonzero(current > before)
 
 
 def test_rgb_counts_equal_the_reference_bgr2gray_blur_subtract_loop() -> None:
@@ -96,7 +94,8 @@ def test_gray_frames_give_the_same_counts_as_their_rgb_version() -> None:
     gray = np.stack([cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in rgb])
     config = KeyframeConfig()
     assert np.array_equal(
-        brightened_pixel_counts(rgb, None, config)[0], brightened_pixel_counts(gray, None, config)[0]
+        brightened_pixel_counts(rgb, None, config)[0],
+        brightened_pixel_counts(gray, None, config)[0],
     )
 
 

@@ -77,11 +77,7 @@ def reference_peaks(y: list[float], threshold: float = 0.3) -> list[int]:
             else:
                 filled[k] = slopes[i - 1] if k < (i + j) / 2 else slopes[j + 1]
         i = j + 1
-    return [
-        t
-        for t in range(1, len(y) - 1)
-        if filled[t - 1] > 0 and filled[t] < 0 and y[t] > level
-    ]
+    return [t for t in range(1, len(y) - 1) if filled[t - 1] > 0 and filled[t] < 0 and y[t] > level]
 
 
 def reference_keyframes(counts: list[int]) -> list[int]:

@@ -43,11 +43,12 @@ class NeighborConfig(BaseModel):
         "ivf", description="ivf: IVF-Flat, deterministic; hnsw: HNSW-Flat, not bit-reproducible"
     )
     ivf_nlist: int | None = Field(
-        None, ge=1, description="IVF lists; None = 4 * sqrt(n), at most n // 39"
+        None, ge=1, description="IVF lists; None = 2 * sqrt(n), at most n // 39"
     )
+    ivf_kmeans_iters: int = Field(10, ge=1, description="k-means iterations training IVF")
     ivf_nprobe: int = Field(16, ge=1, description="IVF lists scanned per query")
     ivf_train_rows: int = Field(
-        100_000, ge=1, description="rows sampled (with seed) to train the IVF quantizer"
+        50_000, ge=1, description="rows sampled (with seed) to train IVF; at least 39 per list"
     )
     hnsw_m: int = Field(32, ge=2, description="HNSW links per node")
     hnsw_ef_construction: int = Field(64, ge=1, description="HNSW build beam width")
@@ -137,63 +138,117 @@ def _exact_gpu(xn: np.ndarray, config: NeighborConfig) -> tuple[np.ndarray, np.n
     x32 = np.ascontiguousarray(xn, dtype=np.float32)
     resources = faiss.StandardGpuResources()
     sims, ids = faiss.knn_gpu(resources, x32, x32, 2, metric=faiss.METRIC_INNER_PRODUCT)
-    return _drop_self(x32, sims, ids, config)
+    return _drop_self(x32, sims, ids, 0, config)
+
+
+def _exact_rows_streaming(
+    x: np.ndarray, rows: np.ndarray, config: NeighborConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact first neighbours of `rows`, normalising `x` one column block at a time.
+
+    Used for the few rows an index leaves without a neighbour, without a normalised copy
+    of all of `x`. Blocks are scanned in ascending order and only a strictly smaller
+    distance replaces the best so far, so ties still go to the lowest index.
+    """
+    queries = l2_normalize(np.asarray(x[rows], dtype=np.float32))
+    best = np.full(rows.size, np.inf, dtype=np.float32)
+    index = np.zeros(rows.size, dtype=np.int64)
+    step = _chunk_rows(max(rows.size, 1), 4, config)
+    for start in range(0, x.shape[0], step):
+        columns = l2_normalize(np.asarray(x[start : start + step], dtype=np.float32))
+        block = np.clip(1.0 - queries @ columns.T, 0.0, 2.0).astype(np.float32)
+        own = (rows >= start) & (rows < start + columns.shape[0])
+        block[np.flatnonzero(own), rows[own] - start] = np.inf
+        local = np.argmin(block, axis=1)
+        value = block[np.arange(rows.size), local]
+        better = value < best
+        best[better] = value[better]
+        index[better] = local[better] + start
+    return index, best
 
 
 def _drop_self(
-    xn: np.ndarray, sims: np.ndarray, ids: np.ndarray, config: NeighborConfig
+    x: np.ndarray,
+    sims: np.ndarray,
+    ids: np.ndarray,
+    first_row: int,
+    config: NeighborConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """From k-NN results that include each row itself, keep the best other row.
+    """From k-NN results of rows first_row.. that include each row itself, keep the best other.
 
     A row whose results hold no other row (a sparse IVF list) is searched exactly.
     """
-    n = xn.shape[0]
-    own = np.arange(n)[:, None]
+    count = ids.shape[0]
+    own = np.arange(first_row, first_row + count)[:, None]
     other = (ids != own) & (ids >= 0)
     first = np.argmax(other, axis=1)
-    index = ids[np.arange(n), first].astype(np.int64)
-    distance = (1.0 - sims[np.arange(n), first]).astype(np.float32)
+    index = ids[np.arange(count), first].astype(np.int64)
+    distance = (1.0 - sims[np.arange(count), first]).astype(np.float32)
     missing = np.flatnonzero(~other.any(axis=1))
     if missing.size:
         log.info(
             "first_neighbors: %d rows without an ANN neighbour, searched exactly", missing.size
         )
-        index[missing], distance[missing] = _exact_cpu(xn, missing, config)
+        index[missing], distance[missing] = _exact_rows_streaming(x, missing + first_row, config)
     return index, distance
 
 
 def _ivf_lists(n: int, config: NeighborConfig) -> int:
-    """IVF list count: configured, else 4 * sqrt(n); at most n // 39 so k-means is trainable."""
-    nlist = config.ivf_nlist or round(4 * math.sqrt(n))
+    """IVF list count: configured, else 2 * sqrt(n); at most n // 39 so k-means is trainable."""
+    nlist = config.ivf_nlist or round(2 * math.sqrt(n))
     return max(1, min(nlist, n // 39))
 
 
-def _ann(xn: np.ndarray, config: NeighborConfig, gpu: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Approximate first neighbours with a faiss IVF-Flat or HNSW-Flat index (float32)."""
+def _build_index(x: np.ndarray, config: NeighborConfig, gpu: bool) -> object:
+    """A faiss inner-product index over the L2-normalised rows of `x`, added block by block."""
     faiss = _faiss()
-    x32 = np.ascontiguousarray(xn, dtype=np.float32)
-    n, d = x32.shape
+    n, d = x.shape
+    step = _ADD_ROWS
     if config.ann_index == "hnsw":
         index = faiss.IndexHNSWFlat(d, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = config.hnsw_ef_construction
-        index.add(x32)
-        index.hnsw.efSearch = config.ef_search
     else:
         nlist = _ivf_lists(n, config)
         quantizer = faiss.IndexFlatIP(d)
         index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
         index.cp.seed = config.seed
+        index.cp.niter = config.ivf_kmeans_iters
         index.cp.spherical = True
         rng = np.random.default_rng(config.seed)
         train_rows = min(n, max(config.ivf_train_rows, 39 * nlist))
         sample = np.sort(rng.choice(n, size=train_rows, replace=False))
         if gpu:
             index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
-        index.train(x32[sample])
-        index.add(x32)
+        index.train(_normalized32(x[sample]))
+    for start in range(0, n, step):
+        index.add(_normalized32(x[start : start + step]))
+    if config.ann_index == "hnsw":
+        index.hnsw.efSearch = config.ef_search
+    else:
         index.nprobe = config.ivf_nprobe
-    sims, ids = index.search(x32, 2)
-    return _drop_self(x32, sims, ids, config)
+    return index
+
+
+def _normalized32(rows: np.ndarray) -> np.ndarray:
+    """C-contiguous float32 L2-normalised copy of `rows`."""
+    return np.ascontiguousarray(l2_normalize(np.asarray(rows, dtype=np.float32)))
+
+
+# Rows normalised, added and searched at a time in ANN mode: no full normalised copy.
+_ADD_ROWS = 65_536
+
+
+def _ann(x: np.ndarray, config: NeighborConfig, gpu: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate first neighbours with a faiss IVF-Flat or HNSW-Flat index (float32)."""
+    index = _build_index(x, config, gpu)
+    n = x.shape[0]
+    neighbors = np.empty(n, dtype=np.int64)
+    distances = np.empty(n, dtype=np.float32)
+    for start in range(0, n, _ADD_ROWS):
+        sims, ids = index.search(_normalized32(x[start : start + _ADD_ROWS]), 2)
+        stop = start + ids.shape[0]
+        neighbors[start:stop], distances[start:stop] = _drop_self(x, sims, ids, start, config)
+    return neighbors, distances
 
 
 # Below this many rows an index costs more than it saves (and IVF cannot train), so even
@@ -213,13 +268,13 @@ def first_neighbors_with_distance(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's nearest other row (cosine) as (n,) int64 indices and their distances."""
     _check_rows(x)
-    xn = l2_normalize(x)
     gpu = _use_gpu(config)
-    if _is_exact(x.shape[0], config):
-        if gpu:
-            return _exact_gpu(xn, config)
-        return _exact_cpu(xn, np.arange(x.shape[0]), config)
-    return _ann(xn, config, gpu)
+    if not _is_exact(x.shape[0], config):
+        return _ann(x, config, gpu)
+    xn = l2_normalize(x)
+    if gpu:
+        return _exact_gpu(xn, config)
+    return _exact_cpu(xn, np.arange(x.shape[0]), config)
 
 
 def first_neighbors(x: np.ndarray, config: NeighborConfig) -> np.ndarray:

@@ -105,7 +105,7 @@ class ChatClient:
         self._limiter = _RateLimiter(config.requests_per_minute)
         self._client = openai.OpenAI(
             api_key=key,
-            base_url=config.base_url,
+            base_url=self.endpoint,  # explicit: $OPENAI_BASE_URL must not redirect us silently
             timeout=config.timeout_s,
             max_retries=0,  # retries are ours: bounded, logged, Retry-After capped
         )

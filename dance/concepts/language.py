@@ -9,8 +9,8 @@ offline sources.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
 import threading
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Literal

@@ -171,6 +171,10 @@ class MotionConceptConfig(Section):
     exact_chunk_rows: int = Field(4096, ge=1, description="query rows per exact-search block")
     use_gpu: bool | None = Field(None, description="None = search on a GPU when faiss sees one")
     seed: int = Field(0, description="seed of the ANN index training")
+    num_cpus: float = Field(1.0, gt=0, description="CPUs of the one Ray task holding the clips")
+    num_gpus: float = Field(
+        0.0, ge=0, description="GPUs of that task; faiss searches on every GPU it is given"
+    )
 
 
 class LanguageConceptConfig(Section):

@@ -1,9 +1,9 @@
 """Keyframes and key clips (REFERENCE.md 1), streamed over one decode pass.
 
-    detector = KeyframeDetector(KeyframeConfig())
-    for chunk in reader.iter_chunks():
-        detector.update(chunk.frames)
-    windows = clip_windows(detector.finish(), detector.num_frames, ClipConfig())
+Usage: make a `KeyframeDetector(KeyframeConfig())`, call `update(chunk.frames)` for each
+chunk of `reader.iter_chunks()`, then `keyframes = detector.finish()` and
+`clip_windows(keyframes, detector.num_frames, ClipConfig())` for the (S, L) frame indices
+of the key clips. `detect_keyframes(frames)` does the same for frames held in memory.
 """
 
 from dance.keyframes._baseline import polynomial_baseline, remove_baseline

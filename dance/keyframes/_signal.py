@@ -107,9 +107,7 @@ def brightened_pixel_counts(
     frames = validate_frames(frames)
     if frames.shape[0] == 0:
         raise ValueError("frames is an empty chunk (T=0); pass at least one frame")
-    if previous is not None and (
-        previous.dtype != np.uint8 or previous.shape != frames.shape[1:3]
-    ):
+    if previous is not None and (previous.dtype != np.uint8 or previous.shape != frames.shape[1:3]):
         raise ValueError(
             f"previous must be the last blurred frame of the previous chunk, uint8 of shape "
             f"{frames.shape[1:3]}; got {previous.dtype} {previous.shape} (frame size "
