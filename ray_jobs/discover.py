@@ -90,13 +90,19 @@ class DiscoverSummary:
             return "n/a" if value is None else f"{value:.3f}"
 
         lines = [
-            f"discover: {self.videos} videos ({self.videos_ok} ok), "
-            f"{self.videos_motion_known} with motion labels, "
-            f"{self.videos_language_known} with object/scene labels",
-            f"  motion concepts: {self.motion_concepts} (FINCH level {self.partition_level}, "
-            f"{self.clips_clustered} of {self.clips_kept} kept clips clustered)",
-            f"  object concepts: {self.objects}, scene concepts: {self.scenes} "
-            f"(source={self.language_source}, labels={self.label_mode})",
+            (
+                f"discover: {self.videos} videos ({self.videos_ok} ok), "
+                f"{self.videos_motion_known} with motion labels, "
+                f"{self.videos_language_known} with object/scene labels"
+            ),
+            (
+                f"  motion concepts: {self.motion_concepts} (FINCH level {self.partition_level}, "
+                f"{self.clips_clustered} of {self.clips_kept} kept clips clustered)"
+            ),
+            (
+                f"  object concepts: {self.objects}, scene concepts: {self.scenes} "
+                f"(source={self.language_source}, labels={self.label_mode})"
+            ),
         ]
         for target in ("class", "primitive"):
             scores = self.nmi.get(target)
@@ -287,7 +293,9 @@ def _annotation_labels(
                     matrix[i, column[name.strip()]] = 1.0
         labels[kind] = matrix
     known = np.array([v in annotated and video_ok.get(v, False) for v in ids], dtype=bool)
-    labels = {kind: np.where(known[:, None], m, 0.0).astype(np.float32) for kind, m in labels.items()}
+    labels = {
+        kind: np.where(known[:, None], m, 0.0).astype(np.float32) for kind, m in labels.items()
+    }
     report = {
         "source": "annotations",
         "filtered": False,
@@ -297,8 +305,14 @@ def _annotation_labels(
         "per_class": lists.per_class,
     }
     return LanguageOutputs(
-        lists.objects, lists.scenes, labels["objects"], labels["scenes"], known, report,
-        "annotations", None,
+        lists.objects,
+        lists.scenes,
+        labels["objects"],
+        labels["scenes"],
+        known,
+        report,
+        "annotations",
+        None,
     )
 
 
@@ -314,7 +328,8 @@ def dual_encoder_path(cfg: DanceConfig, log: Log) -> str:
         }
     )
     path = resolve_encoder_models(only_dual, log).dual
-    assert path is not None  # enable_dual is on
+    if path is None:  # cannot happen with enable_dual on; guards a changed resolver
+        raise ValueError("no dual encoder resolved; set dual_encoder.model to a local directory")
     return path
 
 
@@ -396,7 +411,13 @@ def _pseudo_labels(
             )
         labels[kind] = full
     return LanguageOutputs(
-        objects, scenes, labels["objects"], labels["scenes"], known, report, "pseudo_labels",
+        objects,
+        scenes,
+        labels["objects"],
+        labels["scenes"],
+        known,
+        report,
+        "pseudo_labels",
         encoder_id,
     )
 
@@ -462,8 +483,10 @@ def run_discover(cfg: DanceConfig, log: Log = _stderr) -> DiscoverSummary:
     log(f"discover: motion concepts of {len(manifest)} videos in one Ray task")
     table = manifest.table.select(["video_id", "label", "split"])
     motion = _run_motion_task(cfg, table, truth_uri)
-    log(f"discover: {motion.num_concepts} motion concepts; object/scene concepts "
-        f"(source={cfg.discover.language.source})")
+    log(
+        f"discover: {motion.num_concepts} motion concepts; object/scene concepts "
+        f"(source={cfg.discover.language.source})"
+    )
     cache_dir = storage.join(out, LANGUAGE_CACHE_DIR)
     if cfg.discover.language.source == "annotations":
         language = _annotation_labels(cfg, manifest, video_ok)

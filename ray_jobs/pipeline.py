@@ -10,6 +10,7 @@ from dance import storage
 from dance.config import DanceConfig
 from dance.pipeline import prepare_manifest
 from ray_jobs._runtime import with_absolute_paths
+from ray_jobs.discover import run_discover
 from ray_jobs.finetune_backbone import run_finetune
 from ray_jobs.preprocess import run_preprocess
 
@@ -32,6 +33,7 @@ STAGES: list[tuple[str, Callable[[DanceConfig, Log], object]]] = [
     ("manifest", prepare_manifest),
     ("finetune", _finetune_if_configured),
     ("preprocess", run_preprocess),
+    ("discover", run_discover),
 ]
 
 

@@ -22,6 +22,7 @@ COMMANDS = [
     ["manifest"],
     ["finetune-backbone"],
     ["preprocess"],
+    ["discover"],
     ["demo"],
 ]
 

@@ -126,9 +126,7 @@ def motion_concepts_table(outputs: MotionOutputs) -> pa.Table:
             "medoid_video_id": pa.array([r.video_id for r in bank.medoid], pa.string()),
             "medoid_clip_index": pa.array([r.clip_index for r in bank.medoid], pa.int32()),
             "closest_video_id": pa.array([r.video_id for r in bank.closest_member], pa.string()),
-            "closest_clip_index": pa.array(
-                [r.clip_index for r in bank.closest_member], pa.int32()
-            ),
+            "closest_clip_index": pa.array([r.clip_index for r in bank.closest_member], pa.int32()),
         }
     )
 
@@ -167,9 +165,7 @@ def write_language(
     storage.write_json(report, storage.join(concepts_dir, FILTER_REPORT_FILE))
 
 
-def _list_column(
-    rows: np.ndarray, known: np.ndarray | None, value_type: pa.DataType
-) -> pa.Array:
+def _list_column(rows: np.ndarray, known: np.ndarray | None, value_type: pa.DataType) -> pa.Array:
     """(V, M) rows as a list<value_type> column; rows where `known` is False become null."""
     count, width = rows.shape
     values = pa.array(rows.reshape(-1), value_type)
@@ -229,9 +225,7 @@ def labels_table(
 def write_labels(concepts_dir: str, table: pa.Table) -> None:
     """Write concepts/labels.parquet after checking its schema and that video_ids are unique."""
     if table.schema != LABELS_SCHEMA:
-        raise ValueError(
-            f"labels table has schema {table.schema}; build it with labels_table(...)"
-        )
+        raise ValueError(f"labels table has schema {table.schema}; build it with labels_table(...)")
     if pc.count_distinct(table["video_id"]).as_py() != table.num_rows:
         raise ValueError("labels table repeats a video_id; each video must appear once")
     storage.write_parquet(table, storage.join(concepts_dir, LABELS_FILE))
