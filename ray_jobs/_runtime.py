@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 
 from dance import storage
-from dance.config import DanceConfig
+from dance.config import ConfigError, DanceConfig, load_config
 from dance.manifest import Manifest
 from dance.pipeline import manifest_uri, prepare_manifest
 
@@ -84,3 +86,39 @@ def with_absolute_paths(cfg: DanceConfig) -> DanceConfig:
 def finetune_output_uri(cfg: DanceConfig) -> str:
     """Where `dance finetune-backbone` writes: finetune.output, else <workdir>/backbone."""
     return cfg.finetune.output or storage.join(cfg.workdir, "backbone")
+
+
+def log_to_stderr(line: str) -> None:
+    """The jobs' default log: one line on stderr, flushed (job logs interleave with Ray's)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def job_main(
+    run: Callable[[DanceConfig, Log], object],
+    prog: str,
+    description: str | None,
+    argv: Sequence[str] | None = None,
+) -> int:
+    """`python -m ray_jobs.X --config PRESET_OR_YAML [--set key=value ...]`: run, exit code.
+
+    Expected errors (a bad config, a missing input) print one line and exit 2, so a
+    `ray job submit` log shows the cause and the fix, not a traceback.
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--config", "-c", default="demo", help="preset name or YAML path")
+    parser.add_argument(
+        "--set",
+        "-s",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one key, e.g. --set train.lam=7e-4 (repeatable)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        run(load_config(args.config, args.overrides), log_to_stderr)
+    except (ConfigError, ValueError, FileNotFoundError, storage.StorageError) as err:
+        log_to_stderr(f"error: {err}")
+        return 2
+    return 0

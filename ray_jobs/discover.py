@@ -22,7 +22,6 @@ failed, no dual embedding, or no annotation row) has null `objects` and `scenes`
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -44,20 +43,16 @@ from dance.concepts._bundle import (
     write_language,
     write_motion,
 )
-from dance.config import ConfigError, DanceConfig, load_config
+from dance.config import DanceConfig
 from dance.manifest import Manifest
 from dance.pipeline import manifest_uri
-from ray_jobs._runtime import ensure_ray, with_absolute_paths
+from ray_jobs._runtime import ensure_ray, job_main, log_to_stderr, with_absolute_paths
 
 Log = Callable[[str], None]
 
 SUMMARY_FILE = "discover_summary.json"
 ANNOTATIONS_FILE = "concept_annotations.parquet"
 _CLIP_COLUMNS = ["video_id", "clip_index", "start", "end", "pose", "kept"]
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -464,7 +459,7 @@ def _concept_index(
     }
 
 
-def run_discover(cfg: DanceConfig, log: Log = _stderr) -> DiscoverSummary:
+def run_discover(cfg: DanceConfig, log: Log = log_to_stderr) -> DiscoverSummary:
     """Discover motion, object and scene concepts and write <workdir>/concepts/ (rerun-safe)."""
     from dance.preprocess import ground_truth_uri
 
@@ -541,19 +536,7 @@ def run_discover(cfg: DanceConfig, log: Log = _stderr) -> DiscoverSummary:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m ray_jobs.discover --config PRESET_OR_YAML [--set key=value ...]`."""
-    parser = argparse.ArgumentParser(prog="python -m ray_jobs.discover", description=__doc__)
-    parser.add_argument("--config", "-c", default="demo", help="preset name or YAML path")
-    parser.add_argument(
-        "--set", "-s", dest="overrides", action="append", default=[], metavar="KEY=VALUE"
-    )
-    args = parser.parse_args(argv)
-    try:
-        cfg = load_config(args.config, args.overrides)
-        run_discover(cfg)
-    except (ConfigError, ValueError, FileNotFoundError, storage.StorageError) as err:
-        _stderr(f"error: {err}")
-        return 2
-    return 0
+    return job_main(run_discover, "python -m ray_jobs.discover", __doc__, argv)
 
 
 if __name__ == "__main__":

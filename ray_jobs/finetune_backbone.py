@@ -13,10 +13,10 @@ checkpoint (``finetune.resume``), and a finished run is exported again without t
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import os
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +27,7 @@ import ray
 import torch
 
 from dance import storage
-from dance.config import DanceConfig, load_config
+from dance.config import DanceConfig
 from dance.finetune import (
     CachePart,
     ClipCache,
@@ -60,6 +60,7 @@ from dance.manifest import SPLITS, Manifest
 from ray_jobs._runtime import (
     ensure_ray,
     finetune_output_uri,
+    job_main,
     load_or_prepare_manifest,
     with_absolute_paths,
 )
@@ -325,29 +326,10 @@ def run_finetune(cfg: DanceConfig, log: Log = print) -> FinetuneReport:
     return report
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """--config PRESET_OR_YAML and repeatable --set KEY=VALUE."""
-    parser = argparse.ArgumentParser(
-        prog="finetune_backbone", description="Fine-tune the VideoMAE backbone (Ray Train)."
-    )
-    parser.add_argument("--config", "-c", default="demo", help="preset name or YAML path")
-    parser.add_argument(
-        "--set",
-        "-s",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one key, e.g. --set finetune.epochs=5 (repeatable)",
-    )
-    return parser.parse_args(argv)
-
-
-def main(argv: Sequence[str] | None = None) -> FinetuneReport:
-    """Entry point: load the config, fine-tune, export."""
-    args = parse_args(argv)
-    return run_finetune(load_config(args.config, args.overrides))
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m ray_jobs.finetune_backbone --config PRESET_OR_YAML [--set key=value ...]`."""
+    return job_main(run_finetune, "python -m ray_jobs.finetune_backbone", __doc__, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

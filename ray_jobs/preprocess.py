@@ -15,7 +15,6 @@ Graph (one Ray Data pipeline; every stage an actor pool sized from config):
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -23,7 +22,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from dance import storage
-from dance.config import ConfigError, DanceConfig, StageResources, load_config
+from dance.config import DanceConfig, StageResources
 from dance.manifest import Manifest
 from dance.pipeline import manifest_uri
 from dance.preprocess import (
@@ -40,7 +39,7 @@ from dance.preprocess import (
     sweep_stale_spills,
 )
 from dance.preprocess._parts import read_outputs
-from ray_jobs._runtime import ensure_ray, with_absolute_paths
+from ray_jobs._runtime import ensure_ray, job_main, log_to_stderr, with_absolute_paths
 
 Log = Callable[[str], None]
 
@@ -58,10 +57,6 @@ _AWS_ENV = (
     "AWS_SHARED_CREDENTIALS_FILE",
     "AWS_EC2_METADATA_DISABLED",
 )
-
-
-def _stderr(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
 
 
 def _stage_plan(cfg: DanceConfig, models: EncoderModels) -> list[tuple[str, StageResources]]:
@@ -136,7 +131,9 @@ def build_dataset(
         )
 
     ds = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
-    ds = stage(ds, DecodeStage, cfg.preprocess.decode, {"plan": plan, "storage_config": cfg.storage})
+    ds = stage(
+        ds, DecodeStage, cfg.preprocess.decode, {"plan": plan, "storage_config": cfg.storage}
+    )
     ds = stage(ds, PoseStage, cfg.pose.resources, {"cfg": cfg})
     if models.backbone:
         kwargs = {
@@ -196,7 +193,7 @@ def _check_outputs(workdir: str, manifest_ids: Sequence[str], log: Log) -> None:
         log(f"note: {len(extra)} video(s) in videos/ are not in the manifest (an older manifest?)")
 
 
-def run_preprocess(cfg: DanceConfig, log: Log = _stderr) -> PreprocessSummary:
+def run_preprocess(cfg: DanceConfig, log: Log = log_to_stderr) -> PreprocessSummary:
     """Preprocess every manifest video not yet done; summarise all outputs; write the summary."""
     cfg = with_absolute_paths(cfg)
     storage.configure(cfg.storage)
@@ -217,8 +214,10 @@ def run_preprocess(cfg: DanceConfig, log: Log = _stderr) -> PreprocessSummary:
         )
         if video_id not in done
     ]
-    log(f"preprocess: {len(manifest)} videos in the manifest, {len(items)} to do, "
-        f"{len(manifest) - len(items)} already done")
+    log(
+        f"preprocess: {len(manifest)} videos in the manifest, {len(items)} to do, "
+        f"{len(manifest) - len(items)} already done"
+    )
     reports: list[dict[str, Any]] = []
     if items:
         if cfg.pose.backend == "annotations":
@@ -246,19 +245,7 @@ def run_preprocess(cfg: DanceConfig, log: Log = _stderr) -> PreprocessSummary:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m ray_jobs.preprocess --config PRESET_OR_YAML [--set key=value ...]`."""
-    parser = argparse.ArgumentParser(prog="python -m ray_jobs.preprocess", description=__doc__)
-    parser.add_argument("--config", "-c", default="demo", help="preset name or YAML path")
-    parser.add_argument(
-        "--set", "-s", dest="overrides", action="append", default=[], metavar="KEY=VALUE"
-    )
-    args = parser.parse_args(argv)
-    try:
-        cfg = load_config(args.config, args.overrides)
-        run_preprocess(cfg)
-    except (ConfigError, ValueError, FileNotFoundError, storage.StorageError) as err:
-        _stderr(f"error: {err}")
-        return 2
-    return 0
+    return job_main(run_preprocess, "python -m ray_jobs.preprocess", __doc__, argv)
 
 
 if __name__ == "__main__":
