@@ -2,7 +2,7 @@
 
     python benchmarks/finch.py --out benchmarks/results/finch.json \\
         [--parts equivalence,speed,large] [--eq-rows 20000] [--speed-rows 100000] \\
-        [--large-rows 1000000] [--dim 544]
+        [--large-rows 1000000] [--large-index ivf] [--large-nprobe 16] [--dim 544]
 
 Each part runs in its own subprocess (so its peak RSS is its own) and the JSON is
 rewritten after every part, so a long run leaves partial results behind.
@@ -13,7 +13,8 @@ rewritten after every part, so a long run leaves partial results behind.
 - speed: ours exact vs finch-clust default (pynndescent) vs ours ANN (IVF and HNSW) on
   `--speed-rows` pose-like rows; NMI of each partition level against ours exact; recall@1
   of the ANN first neighbours on 2,000 sampled rows.
-- large: ours ANN on `--large-rows` pose-like rows: time per level and peak RSS.
+- large: ours ANN (`--large-index`, `--large-nprobe`) on `--large-rows` pose-like rows,
+  exact search only for levels of at most `--large-ann-threshold` rows: time and peak RSS.
 """
 
 from __future__ import annotations
@@ -225,7 +226,12 @@ def large(args: argparse.Namespace) -> dict:
     logging.getLogger("dance").addHandler(handler)
     logging.getLogger("dance").setLevel(logging.INFO)
     x, gen_wall, _ = timed(lambda: pose_like(args.large_rows, args.dim, SEED + 4))
-    config = NeighborConfig(mode="auto", ann_threshold=args.ann_threshold)
+    config = NeighborConfig(
+        mode="auto",
+        ann_threshold=args.large_ann_threshold,
+        ann_index=args.large_index,
+        ivf_nprobe=args.large_nprobe,
+    )
     result, wall, cpu = timed(lambda: finch(x, neighbors=config, verbose=True))
     return {
         "rows": int(x.shape[0]),
@@ -240,18 +246,14 @@ def large(args: argparse.Namespace) -> dict:
 
 
 def run_part(part: str, args: argparse.Namespace) -> dict:
-    """Run one part in a subprocess; return its result plus its peak RSS."""
+    """Run one part in a subprocess (its peak RSS is its own); return its result."""
     with tempfile.TemporaryDirectory() as tmp:
         result_file = Path(tmp) / "part.json"
         command = [sys.executable, __file__, "--only", part, "--part-out", str(result_file)]
         command += [f"--{k.replace('_', '-')}={v}" for k, v in _sizes(args).items()]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started = time.perf_counter()
         subprocess.run(command, check=True)
         result = json.loads(result_file.read_text())
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the max over all children so far: exact when it grew.
-    result["peak_rss_gib"] = round(peak / 2**20, 2) if peak > before else None
     result["part_wall_s"] = round(time.perf_counter() - started, 1)
     return result
 
@@ -264,7 +266,9 @@ def _sizes(args: argparse.Namespace) -> dict:
         "speed_rows": args.speed_rows,
         "large_rows": args.large_rows,
         "dim": args.dim,
-        "ann_threshold": args.ann_threshold,
+        "large_ann_threshold": args.large_ann_threshold,
+        "large_index": args.large_index,
+        "large_nprobe": args.large_nprobe,
     }
 
 
@@ -278,16 +282,18 @@ def main() -> None:
     parser.add_argument("--speed-rows", type=int, default=100_000)
     parser.add_argument("--large-rows", type=int, default=1_000_000)
     parser.add_argument("--dim", type=int, default=544)
-    parser.add_argument("--ann-threshold", type=int, default=200_000)
+    parser.add_argument("--large-ann-threshold", type=int, default=50_000)
+    parser.add_argument("--large-index", choices=("ivf", "hnsw"), default="ivf")
+    parser.add_argument("--large-nprobe", type=int, default=16)
     parser.add_argument("--only", choices=PARTS, help=argparse.SUPPRESS)
     parser.add_argument("--part-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only:
-        args.part_out.write_text(
-            json.dumps(
-                {"equivalence": equivalence, "speed": speed, "large": large}[args.only](args)
-            )
-        )
+        result = {"equivalence": equivalence, "speed": speed, "large": large}[args.only](args)
+        # Linux reports ru_maxrss in KiB; measured in the part's own process.
+        peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        result["peak_rss_gib"] = round(peak_kib / 2**20, 2)
+        args.part_out.write_text(json.dumps(result))
         return
     parts = [p for p in args.parts.split(",") if p]
     unknown = sorted(set(parts) - set(PARTS))
