@@ -63,8 +63,14 @@ class NeighborConfig(BaseModel):
 
 def _faiss() -> ModuleType:
     """Import faiss lazily (it is heavy and exact CPU search does not need it)."""
-    import faiss
-
+    try:
+        import faiss
+    except ImportError as err:
+        raise ImportError(
+            "approximate and GPU first-neighbour search need faiss: install exactly one of "
+            "`pip install 'dance[cpu]'` (faiss-cpu) or `pip install 'dance[gpu]'` (faiss-gpu); "
+            "both ship the same `faiss` package, so never both"
+        ) from err
     return faiss
 
 
