@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from dance._closing import ClosesOnExit
 from dance.pose._boxes import clip_boxes
 from dance.pose.blazepose import BlazePoseEstimator
 from dance.pose.estimator import PoseResult, check_frames
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
 
 # Landmarks at least this visible define the person box; BlazePose's own default cut.
 _CONFIDENT_VISIBILITY = 0.5
@@ -24,7 +20,7 @@ def landmark_box(keypoints: np.ndarray, min_score: float = _CONFIDENT_VISIBILITY
     return np.concatenate([points.min(axis=0), points.max(axis=0)])
 
 
-class MediaPipePoseEstimator:
+class MediaPipePoseEstimator(ClosesOnExit):
     """Offline CPU pose: mediapipe BlazePose, mapped to COCO-17.
 
     Static (default): each frame is processed on its own, so a frame's result does not
@@ -74,11 +70,3 @@ class MediaPipePoseEstimator:
         if self._blazepose is not None:
             self._blazepose.close()
             self._blazepose = None
-
-    def __enter__(self) -> Self:
-        """Enter the context; the graph is released on exit."""
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Release the graph."""
-        self.close()

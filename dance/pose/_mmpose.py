@@ -32,13 +32,12 @@ import numpy as np
 import torch
 import yaml
 
+from dance._closing import ClosesOnExit
 from dance.pose._boxes import box_areas, clip_boxes, crop_boxes, select_largest
 from dance.pose.estimator import PoseResult, check_frames
 from dance.pose.skeleton import NUM_COCO17_JOINTS
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from dance.config._sections import PoseConfig
 
 PersonBoxes = tuple[np.ndarray, np.ndarray]
@@ -212,7 +211,7 @@ def _find_one(folder: Path, names: Sequence[str], what: str) -> Path:
     raise FileNotFoundError(f"no {what} in {str(folder)!r}; expected one of {list(names)}")
 
 
-class MMPoseEstimator:
+class MMPoseEstimator(ClosesOnExit):
     """Top-down 2D pose with an mmpose model (config + checkpoint) and a person detector.
 
     For one stack of frames use `estimate`; its parts are `detect` -> `regions` ->
@@ -415,11 +414,3 @@ class MMPoseEstimator:
     def close(self) -> None:
         """Drop the model; further calls raise."""
         self._model = None
-
-    def __enter__(self) -> Self:
-        """Enter the context; the model is dropped on exit."""
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Drop the model."""
-        self.close()

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import torch
 
+from dance._closing import ClosesOnExit
 from dance.pose._boxes import (
     clip_boxes,
     crop_and_resize,
@@ -30,8 +31,6 @@ from dance.pose.estimator import PoseResult, check_frames
 from dance.pose.skeleton import NUM_COCO17_JOINTS
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from dance.config._sections import PoseConfig
 
 # Defaults of the transformers image processors, used when a checkpoint ships no
@@ -189,7 +188,7 @@ def decode_heatmaps(heatmaps: torch.Tensor) -> np.ndarray:
     return out
 
 
-class ViTPoseEstimator:
+class ViTPoseEstimator(ClosesOnExit):
     """Top-down 2D pose: transformers RT-DETR person detector + ViTPose, both batched.
 
     For one stack of frames use `estimate`. To batch crops across videos, use the parts:
@@ -427,11 +426,3 @@ class ViTPoseEstimator:
         """Drop both models; further calls raise."""
         self._detector = None
         self._pose = None
-
-    def __enter__(self) -> Self:
-        """Enter the context; the models are dropped on exit."""
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        """Drop the models."""
-        self.close()

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from dance._closing import ClosesOnExit
 from dance.pose.skeleton import BLAZEPOSE_TO_COCO17
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
 
 _INSTALL_HINT = "pip install 'dance[mediapipe]'"
 # model_complexity 0 and 2 download their weights on first use; only 1 ships in the wheel.
@@ -29,7 +26,7 @@ def _import_mediapipe_pose() -> Any:
     return mp_pose
 
 
-class BlazePoseEstimator:
+class BlazePoseEstimator(ClosesOnExit):
     """One mediapipe BlazePose graph: RGB frames in, COCO-17 (x, y, score) in pixels out."""
 
     def __init__(
@@ -83,16 +80,3 @@ class BlazePoseEstimator:
         if self._pose is not None:
             self._pose.close()
             self._pose = None
-
-    def __enter__(self) -> Self:
-        """Enter the context; the graph is closed on exit."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close the graph."""
-        self.close()

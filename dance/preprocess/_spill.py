@@ -12,10 +12,10 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
-from typing_extensions import Self
+
+from dance._closing import ClosesOnExit
 
 SPILL_PREFIX = "dance-spill-"
 SPILL_SUFFIX = ".frames"
@@ -51,7 +51,7 @@ def sweep_stale_spills(spill_dir: str | None) -> int:
     return removed
 
 
-class SpillBuffer:
+class SpillBuffer(ClosesOnExit):
     """Frames of one video of a fixed (H, W, 3) uint8 shape, spilled to a temp file.
 
     Use as a context manager: the file is deleted on exit, also when decoding fails.
@@ -136,16 +136,3 @@ class SpillBuffer:
         if self._path is not None:
             Path(self._path).unlink(missing_ok=True)
             self._path = None
-
-    def __enter__(self) -> Self:
-        """Enter the context; the file is deleted on exit."""
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Delete the spill file."""
-        self.close()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import operator
 import os
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal, Protocol
 
 import numpy as np
+
+from dance._closing import ClosesOnExit
 
 from ._decord_reader import DecordBackend, import_decord
 from ._errors import BackendDecodeError, BackendOpenError, VideoReadError
@@ -16,9 +18,6 @@ from ._probe import DECORD_ONLY_HINT, classify_open_failure, truncation_evidence
 from ._pyav_reader import PyAVBackend, read_header
 from ._source import VideoSource, resolve_source
 from ._types import VideoChunk, VideoInfo
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
 
 BackendName = Literal["auto", "decord", "pyav"]
 _BACKENDS = ("auto", "decord", "pyav")
@@ -35,7 +34,7 @@ class _Backend(Protocol):
     def close(self) -> None: ...
 
 
-class VideoReader:
+class VideoReader(ClosesOnExit):
     """An open video (context manager; not thread-safe). Create it with `open_video`.
 
     Frames are uint8 RGB, decoded at native size; `resize=(height, width)` scales them
@@ -68,12 +67,6 @@ class VideoReader:
 
     def __repr__(self) -> str:
         return f"VideoReader(uri={self.uri!r}, backend={self.backend!r}, info={self.info!r})"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Release the decoder; further reads raise ValueError. Safe to call twice."""
