@@ -2,17 +2,21 @@
 
     python benchmarks/finch.py --out benchmarks/results/finch.json \\
         [--parts equivalence,speed,large] [--eq-rows 20000] [--speed-rows 100000] \\
-        [--large-rows 1000000] [--large-index ivf] [--large-nprobe 16] [--dim 544]
+        [--large-rows 1000000] [--large-index ivf] [--large-nprobe N] [--dim 544]
 
 Each part runs in its own subprocess (so its peak RSS is its own) and the JSON is
 rewritten after every part, so a long run leaves partial results behind.
 
 - equivalence: blobs, uniform random, clustered pose-like trajectories (all `--eq-rows`)
   and the real kept pose clips of outputs/demo/clips when present: every level and a
-  requested count from ours (exact) vs finch-clust with exact neighbours.
-- speed: ours exact vs finch-clust default (pynndescent) vs ours ANN (IVF and HNSW) on
-  `--speed-rows` pose-like rows; NMI of each partition level against ours exact; recall@1
-  of the ANN first neighbours on 2,000 sampled rows.
+  requested count from ours (exact) vs finch-clust with exact neighbours; where a level
+  differs, the rows whose first neighbour differs and the float64 similarity gap between
+  the two choices (a gap at float32 rounding level is a tie broken by BLAS's summation
+  order, which varies in finch-clust itself with BLAS's thread count).
+- speed: ours exact (pruned, and a full pass) vs finch-clust default (pynndescent) vs ours
+  ANN (IVF and HNSW) on `--speed-rows` pose-like rows, each called twice in one process:
+  cold (first call: imports, and pynndescent's numba JIT) and warm; NMI of each partition
+  level against ours exact; recall@1 of the ANN first neighbours on 2,000 sampled rows.
 - large: ours ANN (`--large-index`, `--large-nprobe`) on `--large-rows` pose-like rows,
   exact search only for levels of at most `--large-ann-threshold` rows: time and peak RSS.
 """
@@ -151,8 +155,33 @@ def equivalence(args: argparse.Namespace) -> dict:
             "finch_clust_exact_wall_s": round(t_wall, 2),
             "finch_clust_exact_cpu_s": round(t_cpu, 2),
         }
+        if not same_levels:
+            out[name]["first_neighbours"] = first_neighbour_differences(x)
         print(name, out[name], flush=True)
     return out
+
+
+def first_neighbour_differences(x: np.ndarray) -> dict:
+    """Rows whose level-0 neighbour differs from finch-clust's dense path, and by how much."""
+    from sklearn.metrics import pairwise_distances
+
+    from dance.cluster import NeighborConfig, first_neighbors, l2_normalize
+
+    dense = pairwise_distances(x, x, metric="cosine")  # finch-clust's clust_rank
+    np.fill_diagonal(dense, 1e12)
+    theirs = np.argmin(dense, axis=1)
+    del dense
+    ours = first_neighbors(x, NeighborConfig(mode="exact"))
+    differ = np.flatnonzero(ours != theirs)
+    unit = l2_normalize(x.astype(np.float64))
+    gap = np.abs(
+        np.einsum("ij,ij->i", unit[differ], unit[ours[differ]])
+        - np.einsum("ij,ij->i", unit[differ], unit[theirs[differ]])
+    )
+    return {
+        "rows_differing": int(differ.size),
+        "max_float64_similarity_gap": float(gap.max()) if differ.size else 0.0,
+    }
 
 
 def sampled_recall(x: np.ndarray, approx: np.ndarray, samples: int = 2000) -> float:
@@ -177,41 +206,71 @@ def level_nmi(reference: list[np.ndarray], other: list[np.ndarray]) -> list[floa
     ]
 
 
+def _cold_and_warm(run) -> tuple[object, dict]:
+    """Run twice in this process: the first call pays imports and JIT, the second does not."""
+    result, cold_wall, cold_cpu = timed(run)
+    _, warm_wall, warm_cpu = timed(run)
+    times = {
+        "cold_wall_s": round(cold_wall, 2),
+        "cold_cpu_s": round(cold_cpu, 2),
+        "warm_wall_s": round(warm_wall, 2),
+        "warm_cpu_s": round(warm_cpu, 2),
+    }
+    return result, times
+
+
 def speed(args: argparse.Namespace) -> dict:
-    """Ours exact vs finch-clust default (pynndescent) vs ours ANN on pose-like rows."""
+    """Ours exact and ANN vs finch-clust default (pynndescent) on pose-like rows, cold and warm."""
     from finch import FINCH
 
     from dance.cluster import NeighborConfig, finch, first_neighbors
 
     x = pose_like(args.speed_rows, args.dim, SEED + 3)
     out: dict = {"rows": int(x.shape[0]), "dim": int(x.shape[1])}
-    exact, wall, cpu = timed(lambda: finch(x, neighbors=NeighborConfig(mode="exact")))
-    out["ours_exact"] = {"wall_s": round(wall, 1), "cpu_s": round(cpu, 1)}
-    out["ours_exact"]["num_clusters"] = exact.num_clusters
+    exact, times = _cold_and_warm(lambda: finch(x, neighbors=NeighborConfig(mode="exact")))
+    out["ours_exact"] = {**times, "num_clusters": exact.num_clusters}
     print("ours exact", out["ours_exact"], flush=True)
+    full_config = NeighborConfig(mode="exact", exact_pruning=False)
+    full, wall, cpu = timed(lambda: finch(x, neighbors=full_config))
+    out["ours_exact_no_pruning"] = {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "num_clusters": full.num_clusters,
+        "nmi_vs_exact_per_level": level_nmi(exact.partitions, full.partitions),
+    }
+    print("ours exact, full pass", out["ours_exact_no_pruning"], flush=True)
     for index in ("ivf", "hnsw"):
         config = NeighborConfig(mode="ann", ann_index=index)
-        ann, wall, cpu = timed(lambda config=config: finch(x, neighbors=config))
+        ann, times = _cold_and_warm(lambda config=config: finch(x, neighbors=config))
         approx = first_neighbors(x, config)
         out[f"ours_ann_{index}"] = {
-            "wall_s": round(wall, 1),
-            "cpu_s": round(cpu, 1),
+            **times,
+            "config": {"ivf_nprobe": config.ivf_nprobe} if index == "ivf" else {},
             "num_clusters": ann.num_clusters,
             "nmi_vs_exact_per_level": level_nmi(exact.partitions, ann.partitions),
             "recall_at_1_level0_sampled": round(sampled_recall(x, approx), 4),
         }
         print(index, out[f"ours_ann_{index}"], flush=True)
-    (theirs, counts, _), wall, cpu = timed(lambda: FINCH(x, random_state=SEED))
+    (theirs, counts, _), times = _cold_and_warm(lambda: FINCH(x, random_state=SEED, verbose=False))
     out["finch_clust_default_pynndescent"] = {
-        "wall_s": round(wall, 1),
-        "cpu_s": round(cpu, 1),
+        **times,
         "num_clusters": [int(c) for c in counts],
         "nmi_vs_exact_per_level": level_nmi(
             exact.partitions, [theirs[:, i] for i in range(theirs.shape[1])]
         ),
-        "note": "includes numba JIT compilation of pynndescent on first use",
+        "note": "cold = first call in the process, including numba JIT compilation of "
+        "pynndescent (a fresh job pays it every time); warm = a second call",
     }
     print("finch-clust", out["finch_clust_default_pynndescent"], flush=True)
+    theirs_t = out["finch_clust_default_pynndescent"]
+    out["speedup_vs_finch_clust"] = {
+        name: {
+            when: round(theirs_t[f"{when}_wall_s"] / out[name][f"{when}_wall_s"], 2)
+            for when in ("cold", "warm")
+        }
+        for name in ("ours_exact", "ours_ann_ivf", "ours_ann_hnsw")
+    }
+    print("speedups", out["speedup_vs_finch_clust"], flush=True)
     return out
 
 
@@ -227,11 +286,10 @@ def large(args: argparse.Namespace) -> dict:
     logging.getLogger("dance").setLevel(logging.INFO)
     x, gen_wall, _ = timed(lambda: pose_like(args.large_rows, args.dim, SEED + 4))
     config = NeighborConfig(
-        mode="auto",
-        ann_threshold=args.large_ann_threshold,
-        ann_index=args.large_index,
-        ivf_nprobe=args.large_nprobe,
+        mode="auto", ann_threshold=args.large_ann_threshold, ann_index=args.large_index
     )
+    if args.large_nprobe is not None:
+        config.ivf_nprobe = args.large_nprobe
     result, wall, cpu = timed(lambda: finch(x, neighbors=config, verbose=True))
     return {
         "rows": int(x.shape[0]),
@@ -250,7 +308,9 @@ def run_part(part: str, args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         result_file = Path(tmp) / "part.json"
         command = [sys.executable, __file__, "--only", part, "--part-out", str(result_file)]
-        command += [f"--{k.replace('_', '-')}={v}" for k, v in _sizes(args).items()]
+        command += [
+            f"--{k.replace('_', '-')}={v}" for k, v in _sizes(args).items() if v is not None
+        ]
         started = time.perf_counter()
         subprocess.run(command, check=True)
         result = json.loads(result_file.read_text())
@@ -284,7 +344,7 @@ def main() -> None:
     parser.add_argument("--dim", type=int, default=544)
     parser.add_argument("--large-ann-threshold", type=int, default=50_000)
     parser.add_argument("--large-index", choices=("ivf", "hnsw"), default="ivf")
-    parser.add_argument("--large-nprobe", type=int, default=16)
+    parser.add_argument("--large-nprobe", type=int, default=None, help="default: the config's")
     parser.add_argument("--only", choices=PARTS, help=argparse.SUPPRESS)
     parser.add_argument("--part-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()

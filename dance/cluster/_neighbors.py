@@ -1,64 +1,34 @@
-"""First-neighbour search under cosine distance: exact (chunked) or approximate (faiss).
+"""First-neighbour search under cosine distance: exact or approximate, never n x n at once.
 
-Exact mode on CPU computes blocks of ``1 - x_i . x_j`` on L2-normalised rows with the
-same arithmetic as finch-clust's dense path (sklearn's ``cosine_distances``: rows divided
-by ``sqrt(einsum(x*x))``, ``S *= -1; S += 1``, clipped to [0, 2]) and takes ``argmin``, so
-ties go to the LOWEST index, exactly like finch-clust's ``np.argmin``. It never holds more
-than one (chunk, n) block. Products are computed in the input's dtype (finch-clust
-computes level 0 in float32 and the cluster means of later levels in float64) and the
-distances are then rounded to float32 before the argmin, as finch-clust does. With a GPU, exact search
-uses faiss's brute-force kernel instead (ties then follow faiss, not the lowest index).
+Exact mode on CPU follows finch-clust's dense path (sklearn's ``cosine_distances``: rows
+divided by ``sqrt(einsum(x*x))``, ``1 - x_i . x_j`` clipped to [0, 2], rounded to float32,
+``argmin`` with ties to the LOWEST index). Float32 rows (FINCH's first level, the costly
+one) go through ``_exact_symmetric``: each block of the upper triangle is computed once
+and reduced for both its rows and its columns. Float64 rows (the cluster means of later
+levels, as finch-clust computes them) go through (chunk, n) blocks with the dense path's
+own operations. Values agree with finch-clust's up to BLAS's summation order, which can
+only matter for neighbours tied within a float32 rounding step. With a GPU, exact search
+uses faiss's brute-force kernel (ties then follow faiss, not the lowest index).
 
-Approximate mode builds a faiss index on float32 rows: IVF-Flat (spherical k-means
-trained with ``seed``; deterministic) or HNSW-Flat (faster to query, but its
-multi-threaded construction is not bit-reproducible). Rows for which the index finds no
-other row are resolved exactly.
+Approximate mode is an inverted file (IVF, spherical k-means lists trained with
+``seed``; deterministic): on CPU its list scans are matrix products (``_ivf_blocks``),
+on a GPU faiss's IVF-Flat; or faiss's HNSW-Flat (not bit-reproducible). Rows for which
+the index finds no other row are resolved exactly.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from types import ModuleType
-from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+
+from dance.cluster._exact_pruned import pruned_exact_first_neighbors
+from dance.cluster._exact_symmetric import exact_first_neighbors_float32
+from dance.cluster._ivf_blocks import distances_of, ivf_first_neighbors, ivf_lists
+from dance.config._sections import NeighborConfig
 
 log = logging.getLogger(__name__)
-
-
-class NeighborConfig(BaseModel):
-    """How first neighbours are found; defaults suit a few million 544-d rows on CPU."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    mode: Literal["auto", "exact", "ann"] = Field(
-        "auto",
-        description="auto: exact up to ann_threshold rows, approximate above; every mode "
-        "searches fewer than 1000 rows exactly",
-    )
-    ann_threshold: int = Field(200_000, ge=1, description="rows above which auto goes approximate")
-    ann_index: Literal["ivf", "hnsw"] = Field(
-        "ivf", description="ivf: IVF-Flat, deterministic; hnsw: HNSW-Flat, not bit-reproducible"
-    )
-    ivf_nlist: int | None = Field(
-        None, ge=1, description="IVF lists; None = 2 * sqrt(n), at most n // 39"
-    )
-    ivf_kmeans_iters: int = Field(10, ge=1, description="k-means iterations training IVF")
-    ivf_nprobe: int = Field(16, ge=1, description="IVF lists scanned per query")
-    ivf_train_rows: int = Field(
-        50_000, ge=1, description="rows sampled (with seed) to train IVF; at least 39 per list"
-    )
-    hnsw_m: int = Field(32, ge=2, description="HNSW links per node")
-    hnsw_ef_construction: int = Field(64, ge=1, description="HNSW build beam width")
-    ef_search: int = Field(64, ge=1, description="HNSW search beam width")
-    exact_chunk_rows: int = Field(4096, ge=1, description="query rows per exact block")
-    exact_block_bytes: int = Field(
-        256 * 2**20, ge=2**20, description="cap on one exact (chunk, n) block; default 256 MiB"
-    )
-    use_gpu: bool | None = Field(None, description="None = use a GPU when faiss sees one")
-    seed: int = Field(0, description="seed of IVF training samples and k-means")
 
 
 def _faiss() -> ModuleType:
@@ -199,12 +169,6 @@ def _drop_self(
     return index, distance
 
 
-def _ivf_lists(n: int, config: NeighborConfig) -> int:
-    """IVF list count: configured, else 2 * sqrt(n); at most n // 39 so k-means is trainable."""
-    nlist = config.ivf_nlist or round(2 * math.sqrt(n))
-    return max(1, min(nlist, n // 39))
-
-
 def _build_index(x: np.ndarray, config: NeighborConfig, gpu: bool) -> object:
     """A faiss inner-product index over the L2-normalised rows of `x`, added block by block."""
     faiss = _faiss()
@@ -214,14 +178,14 @@ def _build_index(x: np.ndarray, config: NeighborConfig, gpu: bool) -> object:
         index = faiss.IndexHNSWFlat(d, config.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = config.hnsw_ef_construction
     else:
-        nlist = _ivf_lists(n, config)
+        nlist = ivf_lists(n, config.ivf_nlist)
         quantizer = faiss.IndexFlatIP(d)
         index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
         index.cp.seed = config.seed
         index.cp.niter = config.ivf_kmeans_iters
         index.cp.spherical = True
         rng = np.random.default_rng(config.seed)
-        train_rows = min(n, max(config.ivf_train_rows, 39 * nlist))
+        train_rows = min(n, max(config.ivf_train_rows or 0, 40 * nlist))
         sample = np.sort(rng.choice(n, size=train_rows, replace=False))
         if gpu:
             index = faiss.index_cpu_to_gpu(faiss.StandardGpuResources(), 0, index)
@@ -245,7 +209,22 @@ _ADD_ROWS = 65_536
 
 
 def _ann(x: np.ndarray, config: NeighborConfig, gpu: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Approximate first neighbours with a faiss IVF-Flat or HNSW-Flat index (float32)."""
+    """Approximate first neighbours: IVF (list scans as GEMMs on CPU) or a faiss index."""
+    if config.ann_index == "ivf" and not gpu:
+        index, distance, missing = ivf_first_neighbors(
+            _normalized32(x),
+            nlist=config.ivf_nlist,
+            nprobe=config.ivf_nprobe,
+            train_rows=config.ivf_train_rows or 0,
+            iterations=config.ivf_kmeans_iters,
+            seed=config.seed,
+        )
+        if missing.size:
+            log.info(
+                "first_neighbors: %d rows without an IVF neighbour, searched exactly", missing.size
+            )
+            index[missing], distance[missing] = _exact_rows_streaming(x, missing, config)
+        return index, distance
     index = _build_index(x, config, gpu)
     n = x.shape[0]
     neighbors = np.empty(n, dtype=np.int64)
@@ -280,7 +259,37 @@ def first_neighbors_with_distance(
     xn = l2_normalize(x)
     if gpu:
         return _exact_gpu(xn, config)
-    return _exact_cpu(xn, np.arange(x.shape[0]), config)
+    return _exact_cpu_fast(xn, config)
+
+
+# Below this many rows a full pass is cheap and pruning's k-means is not worth training.
+PRUNING_MIN_ROWS = 5_000
+# Lists each row scans first, to find a neighbour that bounds the rest.
+_PRUNING_NPROBE = 2
+
+
+def _exact_cpu_fast(xn: np.ndarray, config: NeighborConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Exact first neighbours on CPU: pruned by IVF lists, else the symmetric or plain pass."""
+    n = xn.shape[0]
+    found = None
+    if config.exact_pruning and n >= PRUNING_MIN_ROWS:
+        found = pruned_exact_first_neighbors(
+            xn, nprobe=_PRUNING_NPROBE, iterations=config.ivf_kmeans_iters, seed=config.seed
+        )
+        if found is None:
+            log.info("first_neighbors: %d rows too spread out to prune; full pass", n)
+    if found is not None:
+        index, score = found
+        distance = distances_of(score, xn.dtype)
+        unresolved = np.flatnonzero(~(score > 0.5)) if xn.dtype == np.float32 else []
+    elif xn.dtype == np.float32:
+        index, distance, unresolved = exact_first_neighbors_float32(xn)
+    else:
+        return _exact_cpu(xn, np.arange(n), config)
+    if len(unresolved):
+        # The fast ranking equals finch-clust's only above similarity 0.5 (scores()).
+        index[unresolved], distance[unresolved] = _exact_cpu(xn, unresolved, config)
+    return index, distance
 
 
 def first_neighbors(x: np.ndarray, config: NeighborConfig) -> np.ndarray:

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 from sklearn.metrics import normalized_mutual_info_score
 
-from dance.cluster import FinchResult, NeighborConfig, finch, l2_normalize
+from dance.cluster import FinchResult, finch, l2_normalize
 from dance.config._sections import MotionConceptConfig
 from dance.pose.normalize import normalize_clips
 from dance.pose.skeleton import NUM_COCO17_JOINTS
@@ -169,21 +169,6 @@ def _pose_array(column: pa.ChunkedArray) -> np.ndarray:
     return values.reshape(len(flat), length, NUM_COCO17_JOINTS, 3)
 
 
-def _neighbor_config(config: MotionConceptConfig) -> NeighborConfig:
-    """First-neighbour search settings from the motion config."""
-    return NeighborConfig(
-        mode=config.search,
-        ann_threshold=config.ann_threshold,
-        ann_index=config.ann_index,
-        ivf_nprobe=config.ivf_nprobe,
-        hnsw_m=config.hnsw_m,
-        ef_search=config.ef_search,
-        exact_chunk_rows=config.exact_chunk_rows,
-        use_gpu=config.use_gpu,
-        seed=config.seed,
-    )
-
-
 def _group_sums(values: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
     """(count, d) sums of `values` rows per label, in float64."""
     n = values.shape[0]
@@ -267,7 +252,7 @@ def discover_motion_concepts(clips: MotionClips, config: MotionConceptConfig) ->
     hierarchy = finch(
         ordered.features[clustered],
         num_clusters=config.num_concepts,
-        neighbors=_neighbor_config(config),
+        neighbors=config.neighbors,
     )
     labels, level = _choose_partition(hierarchy, config)
     member_rows = np.flatnonzero(clustered)

@@ -96,7 +96,8 @@ class BackboneConfig(Section):
     )
     num_frames: int = Field(16, ge=1)
     sampling: Literal["segment_middles", "stride_around_middle"] = Field(
-        "segment_middles", description="KTH/Penn/HAA: segment middles; UCF-101: stride 4 around middle"
+        "segment_middles",
+        description="KTH/Penn/HAA: segment middles; UCF-101: stride 4 around middle",
     )
     stride: int = Field(4, ge=1, description="frame stride for stride_around_middle")
     resources: StageResources = StageResources(batch_size=8)
@@ -150,27 +151,52 @@ class PreprocessConfig(Section):
     )
 
 
+class NeighborConfig(Section):
+    """How FINCH finds first neighbours; defaults suit a few million 544-d rows on CPU."""
+
+    mode: Literal["auto", "exact", "ann"] = Field(
+        "auto",
+        description="auto: exact up to ann_threshold rows, approximate above; every mode "
+        "searches fewer than 1000 rows exactly",
+    )
+    ann_threshold: int = Field(200_000, ge=1, description="rows above which auto goes approximate")
+    ann_index: Literal["ivf", "hnsw"] = Field(
+        "ivf", description="ivf: IVF-Flat, deterministic; hnsw: HNSW-Flat, not bit-reproducible"
+    )
+    ivf_nlist: int | None = Field(
+        None, ge=1, description="IVF lists; None = sqrt(n), at most n // 39"
+    )
+    ivf_kmeans_iters: int = Field(10, ge=1, description="k-means iterations training IVF")
+    ivf_nprobe: int = Field(4, ge=1, description="IVF lists scanned per query")
+    ivf_train_rows: int | None = Field(
+        None, ge=1, description="rows sampled (with seed) to train IVF; None = 40 per list"
+    )
+    hnsw_m: int = Field(32, ge=2, description="HNSW links per node")
+    hnsw_ef_construction: int = Field(64, ge=1, description="HNSW build beam width")
+    ef_search: int = Field(64, ge=1, description="HNSW search beam width")
+    exact_pruning: bool = Field(
+        True,
+        description="exact search skips IVF lists that provably hold no first neighbour "
+        "(same result, much faster on clustered rows); off = a full pass",
+    )
+    exact_chunk_rows: int = Field(4096, ge=1, description="query rows per float64 exact block")
+    exact_block_bytes: int = Field(
+        256 * 2**20, ge=2**20, description="cap on one float64 exact block; default 256 MiB"
+    )
+    use_gpu: bool | None = Field(None, description="None = use a GPU when faiss sees one")
+    seed: int = Field(0, description="seed of IVF training samples and k-means")
+
+
 class MotionConceptConfig(Section):
     """FINCH motion concepts (REFERENCE.md 3)."""
 
     partition: int = Field(1, ge=0, description="FINCH partition index; 1 = the second level")
     num_concepts: int | None = Field(None, ge=2, description="request a count instead of a level")
     transductive: bool = Field(False, description="cluster all splits together, as the paper did")
-    ann_threshold: int = Field(
-        200_000, ge=1, description="rows above which first-neighbour search is approximate"
+    neighbors: NeighborConfig = Field(
+        default_factory=lambda: NeighborConfig(),
+        description="FINCH's first-neighbour search (exact, or approximate above a size)",
     )
-    search: Literal["auto", "exact", "ann"] = Field(
-        "auto", description="first-neighbour search: auto = exact up to ann_threshold rows"
-    )
-    ann_index: Literal["ivf", "hnsw"] = Field(
-        "ivf", description="ANN index: ivf (IVF-Flat, deterministic) or hnsw (HNSW-Flat)"
-    )
-    ivf_nprobe: int = Field(16, ge=1, description="IVF lists scanned per query")
-    hnsw_m: int = Field(32, ge=2, description="HNSW links per node")
-    ef_search: int = Field(64, ge=1, description="HNSW search beam width")
-    exact_chunk_rows: int = Field(4096, ge=1, description="query rows per exact-search block")
-    use_gpu: bool | None = Field(None, description="None = search on a GPU when faiss sees one")
-    seed: int = Field(0, description="seed of the ANN index training")
     num_cpus: float = Field(1.0, gt=0, description="CPUs of the one Ray task holding the clips")
     num_gpus: float = Field(
         0.0, ge=0, description="GPUs of that task; faiss searches on every GPU it is given"
@@ -270,16 +296,22 @@ class TrainConfig(Section):
     concept_max_steps: int = Field(10_000, ge=1)
     eval_every: int = Field(500, ge=1, description="steps between validation checks")
     concept_loss: Literal["per_concept", "per_sample"] = "per_concept"
-    clip_cut: float = Field(0.2, description="drop a concept whose top-5 train pseudo labels <= this")
+    clip_cut: float = Field(
+        0.2, description="drop a concept whose top-5 train pseudo labels <= this"
+    )
     clip_cut_top_k: int = Field(5, ge=1)
-    interpretability_cut: float = Field(0.3, description="drop a concept whose val similarity <= this")
+    interpretability_cut: float = Field(
+        0.3, description="drop a concept whose val similarity <= this"
+    )
     lam: float = Field(7e-4, gt=0, description="elastic-net strength (lambda_eff = lam / alpha)")
     alpha: float = Field(0.99, gt=0, le=1, description="L1 share of the elastic net")
     saga_step: float = Field(0.05, gt=0)
     saga_batch: int = Field(128, ge=1)
     saga_max_epochs: int = Field(30_000, ge=1)
     saga_tol: float = Field(1e-4, gt=0)
-    paper_protocol: bool = Field(False, description="use the test split as validation, as the paper")
+    paper_protocol: bool = Field(
+        False, description="use the test split as validation, as the paper"
+    )
     num_workers: int = Field(1, ge=1, description="Ray Train workers")
     use_gpu: bool = False
 
@@ -311,7 +343,9 @@ class FinetuneConfig(Section):
         None, description="clip cache and Ray Train checkpoints; None = <workdir>/finetune"
     )
     run_name: str = Field(
-        "finetune", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$",
+        "finetune",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9_.-]+$",
         description="Ray Train run name; a rerun with the same name resumes it",
     )
     epochs: int = Field(50, ge=1, description="passes over the train split")
