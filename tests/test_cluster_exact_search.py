@@ -1,10 +1,11 @@
 """Exact first-neighbour search paths: pruned by IVF lists, symmetric blocks, plain blocks.
 
-All three pick the same neighbour (exact ties to the lowest index) except where two
-candidates differ by float32 rounding: which one wins then depends on BLAS's summation
-order, in finch-clust as well (its own matrix changes with BLAS's thread count). Pruning
-must give up on rows without structure, and FINCH on rows large enough to prune equals
-finch-clust on data without such near-ties.
+Every path finds the truly nearest row (float64; exact ties to the lowest index): the
+fast float32 paths flag rows whose two best candidates are within float32 rounding of
+each other, and those are decided in float64. Pruning gives up on rows without
+structure; float64 rows and rows below similarity 0.5 follow finch-clust's arithmetic;
+FINCH on rows large enough to prune equals finch-clust where finch-clust's float32
+rounding picks the nearest row too; where it does not, its pick is farther by < 1e-6.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from finch import FINCH
+from sklearn.metrics import pairwise_distances
 
 from dance.cluster import NeighborConfig, finch, first_neighbors, l2_normalize
 from dance.cluster._exact_pruned import pruned_exact_first_neighbors
@@ -38,76 +40,88 @@ def with_duplicates(x: np.ndarray) -> np.ndarray:
 
 
 def plain(xn: np.ndarray) -> np.ndarray:
-    """Neighbours by the plain block pass (finch-clust's dense arithmetic)."""
+    """Neighbours by the plain block pass (finch-clust's dense float32 arithmetic)."""
     return _exact_cpu(xn, np.arange(xn.shape[0]), NeighborConfig())[0]
 
 
-def test_pruned_search_finds_the_same_neighbours_as_the_full_pass() -> None:
-    xn = l2_normalize(with_duplicates(clustered(ROWS)))
-    found = pruned_exact_first_neighbors(xn, nprobe=2, iterations=10, seed=0)
-    assert found is not None
-    np.testing.assert_array_equal(found[0], exact_first_neighbors_float32(xn)[0])
+def nearest_in_float64(xn: np.ndarray) -> np.ndarray:
+    """The truly nearest other row (float64; all similarities >= 1 tie; lowest index)."""
+    sims = np.minimum(xn.astype(np.float64) @ xn.T.astype(np.float64), 1.0)
+    np.fill_diagonal(sims, -np.inf)
+    return np.argmax(sims >= sims.max(axis=1, keepdims=True) - 1e-12, axis=1)
 
 
-def test_where_paths_differ_the_neighbours_are_tied_within_float32_rounding() -> None:
-    xn = l2_normalize(clustered(ROWS, seed=5))  # a seed with one such near-tie
-    found = pruned_exact_first_neighbors(xn, nprobe=2, iterations=10, seed=0)
-    assert found is not None
-    reference = plain(xn)
-    differ = np.flatnonzero(found[0] != reference)
-    assert 0 < differ.size <= 3
-    x64 = xn.astype(np.float64)
-    ours = np.einsum("ij,ij->i", x64[differ], x64[found[0][differ]])
-    theirs = np.einsum("ij,ij->i", x64[differ], x64[reference[differ]])
-    assert np.all(np.abs(ours - theirs) < 1e-6)
+EXACT, FULL_PASS = NeighborConfig(mode="exact"), NeighborConfig(mode="exact", exact_pruning=False)
+CONFIGS = pytest.mark.parametrize("config", [EXACT, FULL_PASS], ids=["pruned", "full-pass"])
 
 
-def test_duplicate_rows_tie_to_the_lowest_index_in_every_path() -> None:
-    xn = l2_normalize(with_duplicates(clustered(ROWS)))
-    pruned = pruned_exact_first_neighbors(xn, nprobe=2, iterations=10, seed=0)
-    assert pruned is not None
-    for index in (pruned[0], exact_first_neighbors_float32(xn)[0], plain(xn)):
-        assert (index[10], index[3000], index[4000], index[5000]) == (3000, 10, 5000, 4000)
+def test_pruning_applies_to_clustered_rows() -> None:
+    xn = l2_normalize(clustered(ROWS))
+    assert pruned_exact_first_neighbors(xn, nprobe=2, iterations=10, seed=0) is not None
 
 
-def test_pruned_search_ranks_float64_rows_like_the_plain_pass() -> None:
+@CONFIGS
+@pytest.mark.parametrize("seed", [5, 8])  # both hold rows whose two best are float32-close
+def test_exact_search_finds_the_truly_nearest_row(config: NeighborConfig, seed: int) -> None:
+    xn = l2_normalize(clustered(ROWS, seed=seed))
+    np.testing.assert_array_equal(first_neighbors(xn, config), nearest_in_float64(xn))
+
+
+def test_rows_float32_ranks_wrongly_are_flagged_as_near_ties() -> None:
+    xn = l2_normalize(clustered(ROWS, seed=8))
+    index, _, _, near = exact_first_neighbors_float32(xn)
+    wrong = np.flatnonzero(index != nearest_in_float64(xn))
+    assert wrong.size > 0 and set(wrong) <= set(near)
+
+
+@CONFIGS
+def test_duplicate_rows_tie_to_the_lowest_index(config: NeighborConfig) -> None:
+    index = first_neighbors(with_duplicates(clustered(ROWS)), config)
+    assert (index[10], index[3000], index[4000], index[5000]) == (3000, 10, 5000, 4000)
+
+
+def test_float64_rows_are_ranked_like_the_plain_pass() -> None:
     xn = l2_normalize(clustered(ROWS, seed=1).astype(np.float64))
-    found = pruned_exact_first_neighbors(xn, nprobe=2, iterations=10, seed=0)
-    assert found is not None
-    np.testing.assert_array_equal(found[0], plain(xn))
+    assert pruned_exact_first_neighbors(xn, nprobe=2, iterations=10, seed=0) is not None
+    np.testing.assert_array_equal(first_neighbors(xn, EXACT), plain(xn))
 
 
-def test_pruned_search_gives_up_on_rows_without_structure() -> None:
-    xn = l2_normalize(np.random.default_rng(2).random((ROWS, 64), dtype=np.float32) - 0.5)
+def test_pruning_gives_up_on_rows_without_structure() -> None:
+    xn = l2_normalize(np.random.default_rng(2).random((ROWS, 64), dtype=np.float32))
     assert pruned_exact_first_neighbors(xn, nprobe=2, iterations=10, seed=0) is None
-    # The public search then falls back to a full pass and still equals the plain one.
-    np.testing.assert_array_equal(first_neighbors(xn, NeighborConfig(mode="exact")), plain(xn))
-
-
-def test_symmetric_pass_equals_the_plain_pass() -> None:
-    xn = l2_normalize(np.random.default_rng(3).random((3000, 48), dtype=np.float32))
-    index, _, unresolved = exact_first_neighbors_float32(xn, block_rows=256)
-    assert unresolved.size == 0
-    np.testing.assert_array_equal(index, plain(xn))
+    # The public search then makes a full pass, with the same answer.
+    np.testing.assert_array_equal(first_neighbors(xn, EXACT), nearest_in_float64(xn))
 
 
 def test_rows_below_similarity_one_half_are_left_to_the_plain_pass() -> None:
     xn = l2_normalize(np.random.default_rng(4).normal(size=(600, 64)).astype(np.float32))
-    _, _, unresolved = exact_first_neighbors_float32(xn, block_rows=128)
-    assert unresolved.size > 0  # centred Gaussian rows are nearly orthogonal
-    np.testing.assert_array_equal(first_neighbors(xn, NeighborConfig(mode="exact")), plain(xn))
+    _, _, low, _ = exact_first_neighbors_float32(xn, block_rows=128)
+    assert low.size > 0  # centred Gaussian rows are nearly orthogonal
+    np.testing.assert_array_equal(first_neighbors(xn, FULL_PASS), plain(xn))
 
 
-@pytest.mark.parametrize("pruning", [True, False])
-def test_finch_on_rows_large_enough_to_prune_equals_finch_clust(pruning: bool) -> None:
-    x = clustered(ROWS, seed=6)  # no first-neighbour near-ties (see the module doc)
+@CONFIGS
+def test_finch_on_rows_large_enough_to_prune_equals_finch_clust(config: NeighborConfig) -> None:
+    x = clustered(ROWS, seed=5)  # finch-clust's float32 picks the nearest row everywhere
     theirs, counts, _ = FINCH(x, ann_threshold=10**9, verbose=False)
-    ours = finch(x, neighbors=NeighborConfig(mode="exact", exact_pruning=pruning))
+    ours = finch(x, neighbors=config)
     assert ours.num_clusters == [int(c) for c in counts]
     for level, labels in enumerate(ours.partitions):
         _, ours_canon = np.unique(labels, return_inverse=True)
         pairs = set(zip(ours_canon.tolist(), theirs[:, level].tolist(), strict=True))
         assert len(pairs) == counts[level]  # a bijection between the two labelings
+
+
+def test_where_finch_clust_picks_another_neighbour_it_is_farther_by_rounding_only() -> None:
+    x = clustered(ROWS, seed=8)
+    dense = pairwise_distances(x, x, metric="cosine")  # finch-clust's first level
+    np.fill_diagonal(dense, 1e12)
+    theirs, ours = np.argmin(dense, axis=1), first_neighbors(x, EXACT)
+    differ = np.flatnonzero(ours != theirs)
+    assert 0 < differ.size <= 5
+    unit = l2_normalize(x).astype(np.float64)  # the float32 unit rows both searches see
+    gain = np.einsum("ij,ij->i", unit[differ], unit[ours[differ]] - unit[theirs[differ]])
+    assert np.all((gain > 0) & (gain < 1e-6))
 
 
 def test_ivf_search_is_deterministic_and_nearly_exact_on_clustered_rows() -> None:

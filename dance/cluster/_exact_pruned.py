@@ -23,6 +23,7 @@ from dance.cluster._ivf_blocks import (
     InvertedLists,
     ivf_lists,
     scan_lists,
+    settle_near_ties,
     train_quantizer,
 )
 
@@ -54,11 +55,13 @@ def _similarity_floor(score: np.ndarray, dtype: np.dtype) -> np.ndarray:
 
 def pruned_exact_first_neighbors(
     xn: np.ndarray, *, nprobe: int, iterations: int, seed: int
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Exact (index, score) of each unit row's first neighbour (see scores()), or None.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(index, distance, low rows) of each unit row's first neighbour; or None.
 
-    Returns None when more than MAX_SCANNED_FRACTION of the (row, list) pairs would have
-    to be scanned.
+    Float32 rows' near ties (RowBest.near_ties()) are decided in float64 over the same
+    lists; "low rows" are float32 rows whose best similarity is not above 0.5, which the
+    caller must search with finch-clust's arithmetic (see scores()). Returns None when
+    more than MAX_SCANNED_FRACTION of the (row, list) pairs would have to be scanned.
     """
     n = xn.shape[0]
     nlist = ivf_lists(n, None)
@@ -80,7 +83,8 @@ def pruned_exact_first_neighbors(
     np.maximum.at(radius, probes[:, 0], _angle(home_cos - _MARGIN))
 
     # Pass 1: the nearest lists give every row a real neighbour, hence a lower bound.
-    best = scan_lists(xn, lists, np.repeat(np.arange(n), nprobe), probes.ravel())
+    first_rows, first_lists = np.repeat(np.arange(n), nprobe), probes.ravel()
+    best = scan_lists(xn, lists, first_rows, first_lists)
     # Pass 2: the lists each row's bound cannot exclude, minus those already scanned.
     # Scan M for q iff angle(q, c_M) - radius_M <= reach_q, i.e. iff q.c_M (plus the
     # margin) >= cos(reach_q + radius_M); the cosine of a sum needs no arccos per pair.
@@ -101,7 +105,14 @@ def pruned_exact_first_neighbors(
         budget -= found_rows.size
         if budget < 0:
             return None
-    best = scan_lists(
-        xn, lists, np.concatenate(pair_rows), np.concatenate(pair_lists), start=best
+    second_rows, second_lists = np.concatenate(pair_rows), np.concatenate(pair_lists)
+    best = scan_lists(xn, lists, second_rows, second_lists, start=best)
+    index, distance = settle_near_ties(
+        xn,
+        lists,
+        np.concatenate([first_rows, second_rows]),
+        np.concatenate([first_lists, second_lists]),
+        best,
     )
-    return best.index, best.value
+    low = np.flatnonzero(~(best.value > 0.5)) if xn.dtype == np.float32 else []
+    return index, distance, np.asarray(low, dtype=np.int64)

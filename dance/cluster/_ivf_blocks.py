@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dance.cluster._row_best import RowBest, fold_rows_in_threads
+from dance.cluster._row_best import RowBest, block_runner_up, fold_rows_in_threads
 
 
 def ivf_lists(n: int, nlist: int | None) -> int:
@@ -46,7 +46,7 @@ def probed_lists(xn: np.ndarray, centroids: np.ndarray, nprobe: int) -> np.ndarr
 
     index = faiss.IndexFlatIP(centroids.shape[1])
     index.add(centroids)
-    _, lists = index.search(xn, min(nprobe, centroids.shape[0]))
+    _, lists = index.search(np.ascontiguousarray(xn, dtype=np.float32), min(nprobe, len(centroids)))
     return lists
 
 
@@ -72,18 +72,29 @@ def distances_of(score: np.ndarray, dtype: np.dtype) -> np.ndarray:
     return (-score).astype(np.float32)
 
 
-def _scan_list(xn: np.ndarray, members: np.ndarray, queries: np.ndarray, best: RowBest) -> None:
+def precise_scores(block: np.ndarray) -> np.ndarray:
+    """Float64 similarities of float32 unit rows, ranked to 1e-12 (copies of a row tie)."""
+    return np.round(np.minimum(block, 1.0, out=block), 12, out=block)
+
+
+def _scan_list(
+    xn: np.ndarray, members: np.ndarray, queries: np.ndarray, best: RowBest, precise: bool
+) -> None:
     """Fold the scores of `queries` against the rows of one list into their bests.
 
     Members are in ascending row order, so argmax ties go to the lowest row.
     """
-    block = scores(xn[queries] @ xn[members].T)
+    if precise:
+        block = precise_scores(xn[queries].astype(np.float64) @ xn[members].T.astype(np.float64))
+    else:
+        block = scores(xn[queries] @ xn[members].T)
     own = np.searchsorted(members, queries)
     is_member = own < members.size
     is_member[is_member] = members[own[is_member]] == queries[is_member]
     block[np.flatnonzero(is_member), own[is_member]] = -np.inf
     local = block.argmax(axis=1)
-    best.merge(queries, block[np.arange(queries.size), local], members[local])
+    value = block[np.arange(queries.size), local]
+    best.merge(queries, value, members[local], block_runner_up(block, value, axis=1))
 
 
 @dataclass(frozen=True)
@@ -114,8 +125,12 @@ def scan_lists(
     query_rows: np.ndarray,
     list_ids: np.ndarray,
     start: RowBest | None = None,
+    precise: bool = False,
 ) -> RowBest:
-    """Best similarity of each row over the lists paired with it ((query_rows, list_ids))."""
+    """Best score of each row over the lists paired with it ((query_rows, list_ids)).
+
+    precise: float64 products ranked by precise_scores() instead of scores().
+    """
     n = xn.shape[0]
     nlist = lists.bounds.size - 1
     by_list = np.argsort(list_ids, kind="stable")
@@ -128,11 +143,11 @@ def scan_lists(
     def scan(lst: int, best: RowBest) -> None:
         """Scan list `lst` for every row paired with it."""
         queries = queries_by_list[query_bounds[lst] : query_bounds[lst + 1]]
-        _scan_list(xn, lists.members(lst), queries, best)
+        _scan_list(xn, lists.members(lst), queries, best, precise)
 
-    best = fold_rows_in_threads(n, order, scan)
+    best = fold_rows_in_threads(n, order, scan, np.float64 if precise else np.float32)
     if start is not None:
-        best.merge(slice(None), start.value, start.index)
+        best.merge(slice(None), start.value, start.index, start.runner_up)
     return best
 
 
@@ -154,5 +169,30 @@ def ivf_first_neighbors(
     lists = InvertedLists.from_home(probes[:, 0], centroids.shape[0])
     query_rows = np.repeat(np.arange(n), probes.shape[1])
     best = scan_lists(xn, lists, query_rows, probes.ravel())
-    missing = np.flatnonzero(best.index >= n)
-    return best.index, distances_of(best.value, xn.dtype), missing
+    index, distance = settle_near_ties(xn, lists, query_rows, probes.ravel(), best)
+    return index, distance, np.flatnonzero(index >= n)
+
+
+def settle_near_ties(
+    xn: np.ndarray,
+    lists: InvertedLists,
+    query_rows: np.ndarray,
+    list_ids: np.ndarray,
+    best: RowBest,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(index, distance) from `best`, its float32 near ties decided again in float64.
+
+    BLAS rounds float32 products differently in blocks of different shapes, so between
+    two rows within NEAR_TIE the float32 winner is noise; the near-tie rows are scanned
+    again, over the same (row, list) pairs, with float64 products.
+    """
+    index, distance = best.index.copy(), distances_of(best.value, xn.dtype)
+    if xn.dtype != np.float32:
+        return index, distance
+    near = np.setdiff1d(best.near_ties(), np.flatnonzero(~(best.value > 0.5)))
+    if near.size:
+        keep = np.isin(query_rows, near)
+        precise = scan_lists(xn, lists, query_rows[keep], list_ids[keep], precise=True)
+        index[near] = precise.index[near]
+        distance[near] = (1.0 - precise.value[near]).astype(np.float32)
+    return index, distance

@@ -1,14 +1,18 @@
 """First-neighbour search under cosine distance: exact or approximate, never n x n at once.
 
-Exact mode on CPU follows finch-clust's dense path (sklearn's ``cosine_distances``: rows
-divided by ``sqrt(einsum(x*x))``, ``1 - x_i . x_j`` clipped to [0, 2], rounded to float32,
-``argmin`` with ties to the LOWEST index). Float32 rows (FINCH's first level, the costly
-one) go through ``_exact_symmetric``: each block of the upper triangle is computed once
-and reduced for both its rows and its columns. Float64 rows (the cluster means of later
-levels, as finch-clust computes them) go through (chunk, n) blocks with the dense path's
-own operations. Values agree with finch-clust's up to BLAS's summation order, which can
-only matter for neighbours tied within a float32 rounding step. With a GPU, exact search
-uses faiss's brute-force kernel (ties then follow faiss, not the lowest index).
+Exact mode on CPU ranks rows as finch-clust's dense path does (sklearn's
+``cosine_distances``: ``1 - x_i . x_j`` clipped to [0, 2], rounded to float32, ``argmin``
+with ties to the LOWEST index), without its n x n matrix. Above 5,000 rows it first
+tries ``_exact_pruned`` (IVF lists that provably cannot hold a row's neighbour are
+skipped; on clustered rows such as pose clips most are); else float32 rows (FINCH's first
+level) go through ``_exact_symmetric`` (each upper-triangle block computed once, reduced
+for its rows and its columns) and float64 rows (the cluster means of later levels, as
+finch-clust computes them) through (chunk, n) blocks of the dense path's own operations.
+BLAS rounds a float32 product differently in blocks of different shapes, so a row whose
+two best candidates are within ``NEAR_TIE`` (2e-6) is decided in float64: the truly
+nearest row, the same on every machine, path and thread count. finch-clust keeps its
+float32 choice there, so the two can differ on such rows (and only there). With a GPU,
+exact search uses faiss's brute-force kernel (ties then follow faiss).
 
 Approximate mode is an inverted file (IVF, spherical k-means lists trained with
 ``seed``; deterministic): on CPU its list scans are matrix products (``_ivf_blocks``),
@@ -25,7 +29,7 @@ import numpy as np
 
 from dance.cluster._exact_pruned import pruned_exact_first_neighbors
 from dance.cluster._exact_symmetric import exact_first_neighbors_float32
-from dance.cluster._ivf_blocks import distances_of, ivf_first_neighbors, ivf_lists
+from dance.cluster._ivf_blocks import ivf_first_neighbors, ivf_lists
 from dance.config._sections import NeighborConfig
 
 log = logging.getLogger(__name__)
@@ -211,8 +215,9 @@ _ADD_ROWS = 65_536
 def _ann(x: np.ndarray, config: NeighborConfig, gpu: bool) -> tuple[np.ndarray, np.ndarray]:
     """Approximate first neighbours: IVF (list scans as GEMMs on CPU) or a faiss index."""
     if config.ann_index == "ivf" and not gpu:
+        # Float64 rows (cluster means) stay float64, ranked as the exact search ranks them.
         index, distance, missing = ivf_first_neighbors(
-            _normalized32(x),
+            np.ascontiguousarray(l2_normalize(x)),
             nlist=config.ivf_nlist,
             nprobe=config.ivf_nprobe,
             train_rows=config.ivf_train_rows or 0,
@@ -279,16 +284,45 @@ def _exact_cpu_fast(xn: np.ndarray, config: NeighborConfig) -> tuple[np.ndarray,
         if found is None:
             log.info("first_neighbors: %d rows too spread out to prune; full pass", n)
     if found is not None:
-        index, score = found
-        distance = distances_of(score, xn.dtype)
-        unresolved = np.flatnonzero(~(score > 0.5)) if xn.dtype == np.float32 else []
+        index, distance, low = found
+        near = np.zeros(0, dtype=np.int64)  # decided inside the pruned search
     elif xn.dtype == np.float32:
-        index, distance, unresolved = exact_first_neighbors_float32(xn)
+        index, distance, low, near = exact_first_neighbors_float32(xn)
     else:
         return _exact_cpu(xn, np.arange(n), config)
-    if len(unresolved):
-        # The fast ranking equals finch-clust's only above similarity 0.5 (scores()).
-        index[unresolved], distance[unresolved] = _exact_cpu(xn, unresolved, config)
+    if low.size:
+        # Below similarity 0.5 the fast ranking is not finch-clust's (see scores()).
+        index[low], distance[low] = _exact_cpu(xn, low, config)
+    near = np.setdiff1d(near, low)
+    if near.size:
+        log.debug("first_neighbors: %d near ties decided in float64", near.size)
+        index[near], distance[near] = _near_ties_in_float64(xn, near, config)
+    return index, distance
+
+
+def _near_ties_in_float64(
+    xn: np.ndarray, rows: np.ndarray, config: NeighborConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """First neighbours of `rows` from float64 products: the truly nearest row.
+
+    float32 rounding differs between BLAS block shapes, so a neighbour within a few 1e-7
+    of another is arithmetic noise; float64 decides those rows the same way on every
+    machine and path. Similarities within 1e-12 (copies of one row), and all >= 1 (a
+    distance clipped to 0), tie to the lowest index.
+    """
+    n = xn.shape[0]
+    index = np.empty(rows.size, dtype=np.int64)
+    distance = np.empty(rows.size, dtype=np.float32)
+    step = _chunk_rows(n, 8, config)
+    for start in range(0, rows.size, step):
+        chunk = rows[start : start + step]
+        sims = xn[chunk].astype(np.float64) @ xn.T.astype(np.float64)
+        np.minimum(sims, 1.0, out=sims)
+        sims[np.arange(chunk.size), chunk] = -np.inf
+        best = sims.max(axis=1, keepdims=True)
+        first = np.argmax(sims >= best - 1e-12, axis=1)
+        index[start : start + step] = first
+        distance[start : start + step] = (1.0 - best[:, 0]).astype(np.float32)
     return index, distance
 
 
