@@ -9,7 +9,9 @@ rewritten after every part, so a long run leaves partial results behind.
 
 - equivalence: blobs, uniform random, clustered pose-like trajectories (all `--eq-rows`)
   and the real kept pose clips of outputs/demo/clips when present: every level and a
-  requested count from ours (exact) vs finch-clust with exact neighbours; where a level
+  requested count from ours (exact) vs finch-clust with exact neighbours, both ways the
+  issue allows: its dense float32 path (threshold settings) and an exact `initial_rank`
+  (float64 first neighbours computed here, independently of dance); where a level
   differs, the rows whose first neighbour differs and the float64 similarity gap between
   the two choices (a gap at float32 rounding level is a tie broken by BLAS's summation
   order, which varies in finch-clust itself with BLAS's thread count).
@@ -156,7 +158,45 @@ def equivalence(args: argparse.Namespace) -> dict:
             "finch_clust_exact_cpu_s": round(t_cpu, 2),
         }
         out[name]["first_neighbours_vs_dense_path"] = first_neighbour_differences(x)
+        # The issue's other reading: finch-clust handed exact first neighbours.
+        (given, given_counts, given_req), _, _ = timed(
+            lambda x=x, r=request: FINCH(
+                x,
+                initial_rank=nearest_in_float64(x),
+                req_clust=r,
+                ann_threshold=10**9,
+                verbose=False,
+            )
+        )
+        out[name]["with_exact_initial_rank"] = {
+            "finch_clust_num_clusters": [int(c) for c in given_counts],
+            "identical_levels": bool(
+                list(given_counts) == ours.num_clusters
+                and all(
+                    np.array_equal(canonical(given[:, i]), canonical(p))
+                    for i, p in enumerate(ours.partitions)
+                )
+            ),
+            "identical_requested": bool(
+                np.array_equal(canonical(given_req), canonical(ours.requested))
+            ),
+        }
         print(name, out[name], flush=True)
+    return out
+
+
+def nearest_in_float64(x: np.ndarray, block: int = 2048) -> np.ndarray:
+    """Exact first neighbours, independent of dance: float64 cosine on the float32 unit rows
+    (as finch-clust normalises), all similarities >= 1 tied, ties to the lowest index."""
+    from sklearn.preprocessing import normalize
+
+    unit = normalize(np.asarray(x, dtype=np.float32)).astype(np.float64)
+    out = np.empty(unit.shape[0], dtype=np.int64)
+    for start in range(0, unit.shape[0], block):
+        sims = np.minimum(unit[start : start + block] @ unit.T, 1.0)
+        rows = np.arange(sims.shape[0])
+        sims[rows, rows + start] = -np.inf
+        out[start : start + block] = np.argmax(sims >= sims.max(axis=1, keepdims=True) - 1e-12, 1)
     return out
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dance.config._sections import KeyframeConfig
+from dance.config._sections import KeyframeConfig, PreprocessConfig
 from dance.keyframes import (
     KeyframeDetector,
     brightened_pixel_counts,
@@ -58,7 +58,7 @@ def run_detect(path: Path, chunk_size: int) -> np.ndarray:
     detector = KeyframeDetector(KeyframeConfig())
     with open_video(path) as reader:
         for chunk in reader.iter_chunks(chunk_size=chunk_size):
-            detector.update(chunk.frames)
+            detector.update(chunk.frames, frames_stay_unchanged=True)  # as the decode job does
     return detector.finish()
 
 
@@ -207,7 +207,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", nargs="?", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--chunk-size", type=int, default=64)
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=PreprocessConfig().decode_chunk_frames,
+        help="frames per decoded chunk; default: the preprocess job's",
+    )
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "benchmarks/results/keyframes.json")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.chunk_size < 1:

@@ -112,6 +112,22 @@ def test_finch_on_rows_large_enough_to_prune_equals_finch_clust(config: Neighbor
         assert len(pairs) == counts[level]  # a bijection between the two labelings
 
 
+@CONFIGS
+def test_finch_equals_finch_clust_given_exact_first_neighbours(config: NeighborConfig) -> None:
+    x = clustered(ROWS, seed=8)  # finch-clust's own float32 search errs on 3 rows here
+    xn = l2_normalize(x)
+    theirs, counts, requested = FINCH(
+        x, initial_rank=nearest_in_float64(xn), req_clust=20, ann_threshold=10**9, verbose=False
+    )
+    ours = finch(x, num_clusters=20, neighbors=config)
+    assert ours.num_clusters == [int(c) for c in counts]
+    for level, labels in enumerate([*ours.partitions, ours.requested]):
+        theirs_level = requested if level == len(ours.partitions) else theirs[:, level]
+        _, ours_canon = np.unique(labels, return_inverse=True)
+        pairs = set(zip(ours_canon.tolist(), theirs_level.tolist(), strict=True))
+        assert len(pairs) == len(np.unique(theirs_level))  # a bijection
+
+
 def test_where_finch_clust_picks_another_neighbour_it_is_farther_by_rounding_only() -> None:
     x = clustered(ROWS, seed=8)
     dense = pairwise_distances(x, x, metric="cosine")  # finch-clust's first level

@@ -246,6 +246,20 @@ def test_chunk_size_does_not_change_keyframes() -> None:
         assert np.array_equal(detector.finish(), whole), f"chunk size {chunk_size}"
 
 
+def test_chunks_read_on_the_worker_give_the_same_counts_and_stay_untouched() -> None:
+    frames = _moving_blobs()
+    reference = KeyframeDetector()
+    reference.update(frames)
+    # Fresh arrays per chunk, as a decoder returns them; gray conversion on the worker.
+    chunks = [frames[start : start + 16].copy() for start in range(0, len(frames), 16)]
+    detector = KeyframeDetector()
+    for chunk in chunks:
+        detector.update(chunk, frames_stay_unchanged=True)
+    assert np.array_equal(detector.signal(), reference.signal())
+    assert np.array_equal(detector.finish(), reference.finish())
+    assert np.array_equal(np.concatenate(chunks), frames)
+
+
 def test_keyframes_are_ascending_int32_frame_indices() -> None:
     keyframes = detect_keyframes(_moving_blobs())
     assert keyframes.dtype == np.int32

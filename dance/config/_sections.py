@@ -116,7 +116,12 @@ class PreprocessConfig(Section):
     """The preprocess job: decode-side resources and output placement."""
 
     decode: StageResources = StageResources(pool_size=2, batch_size=1)
-    decode_chunk_frames: int = Field(64, ge=1, description="frames decoded per streamed chunk")
+    decode_chunk_frames: int = Field(
+        16,
+        ge=1,
+        description="frames decoded per streamed chunk; small chunks stay in cache and leave "
+        "the keyframe detector less to finish after the last one (benchmarks/keyframes)",
+    )
     rows_per_part: int = Field(256, ge=1, description="videos per output Parquet part")
     min_frames: int = Field(
         3, ge=1, description="videos with fewer decoded frames fail as too_short"

@@ -18,11 +18,14 @@ MIN_FRAMES = 3
 class KeyframeDetector:
     """Feed a video's frames in order with update(); finish() returns its keyframe indices.
 
-    update() converts the chunk to gray at once (so the caller may reuse its array) and
-    blurs and counts it on one worker thread while the caller decodes the next chunk;
-    cv2 releases the GIL, so the two overlap. Chunks are processed strictly in order and
-    at most one is in flight, so results never depend on timing or chunk size. Memory:
-    two gray chunk buffers (double buffering) and three frame buffers, reused.
+    update() blurs and counts each chunk on one worker thread while the caller decodes the
+    next chunk; cv2 releases the GIL, so the two overlap. By default it converts the chunk
+    to gray first, on the caller's thread, so the caller may reuse its array at once; a
+    caller that leaves the array alone (``frames_stay_unchanged=True``, e.g. a decoder that
+    returns a new array per chunk) gets the gray conversion moved to the worker too.
+    Chunks are processed strictly in order and at most one is in flight, so results never
+    depend on timing or chunk size. Memory: two gray chunk buffers (double buffering) and
+    three frame buffers, reused; plus the chunk in flight when it is the caller's.
     """
 
     def __init__(self, config: KeyframeConfig | None = None) -> None:
@@ -42,8 +45,12 @@ class KeyframeDetector:
         """Frames fed so far."""
         return self._num_frames
 
-    def update(self, frames: np.ndarray) -> None:
-        """Add the next chunk: (T,H,W,3) uint8 RGB or (T,H,W) uint8 gray, in video order."""
+    def update(self, frames: np.ndarray, *, frames_stay_unchanged: bool = False) -> None:
+        """Add the next chunk: (T,H,W,3) uint8 RGB or (T,H,W) uint8 gray, in video order.
+
+        frames_stay_unchanged: the caller promises not to write to `frames` until the next
+        update() or finish(), so it is read on the worker thread, not copied here.
+        """
         frames = validate_frames(frames)
         if frames.shape[0] == 0:
             return
@@ -56,12 +63,15 @@ class KeyframeDetector:
                 "video per detector, or resize every chunk to the same size"
             )
         # The chunk in flight reads one buffer while this one fills the other.
-        gray = gray_into(frames, self._free_gray_buffer(frames.shape[0]))
+        buffer = self._free_gray_buffer(frames.shape[0])
+        # Either the worker converts the caller's frames into `buffer`, or they are
+        # converted now and the worker gets gray frames (gray_target None).
+        job = (frames, buffer) if frames_stay_unchanged else (gray_into(frames, buffer), None)
         self._wait()
         if self._worker is None:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyframes")
-        self._pending = self._worker.submit(self._consume, gray)
-        self._num_frames += gray.shape[0]
+        self._pending = self._worker.submit(self._consume, *job)
+        self._num_frames += frames.shape[0]
 
     def _free_gray_buffer(self, num_frames: int) -> np.ndarray:
         """The gray buffer not used by the chunk in flight, with room for num_frames."""
@@ -73,8 +83,10 @@ class KeyframeDetector:
             self._gray_buffers[index] = buffer
         return buffer
 
-    def _consume(self, gray: np.ndarray) -> None:
-        """Blur and count a gray chunk (runs on the worker, one chunk at a time)."""
+    def _consume(self, frames: np.ndarray, gray_target: np.ndarray | None) -> None:
+        """Blur and count a chunk, first converting it into gray_target if given (on the
+        worker, one chunk at a time)."""
+        gray = frames if gray_target is None else gray_into(frames, gray_target)
         self._counts.append(self._counter.count(gray))
 
     def _wait(self) -> None:

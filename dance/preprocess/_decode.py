@@ -35,7 +35,7 @@ class DecodePlan:
     clips: ClipConfig
     backbone: BackboneConfig
     dual: DualEncoderConfig
-    chunk_frames: int = 64
+    chunk_frames: int = 16
     min_frames: int = 3
     frame_max_side: int = 640
     spill_dir: str | None = None
@@ -130,7 +130,8 @@ def _decode_frames(
     spill_size = downscaled_size(facts["height"], facts["width"], plan.frame_max_side)
     with SpillBuffer(plan.spill_dir) as spill:
         for chunk in reader.iter_chunks(plan.chunk_frames):
-            detector.update(chunk.frames)
+            # Readers return a new array per chunk and nothing below writes to it.
+            detector.update(chunk.frames, frames_stay_unchanged=True)
             inside = wanted[(wanted >= chunk.start) & (wanted < chunk.stop)]
             for index in inside.tolist():
                 frame = chunk.frames[index - chunk.start][None]
