@@ -37,7 +37,6 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 import sklearn
 from scipy.cluster.hierarchy import cut_tree, linkage
@@ -56,6 +55,7 @@ from dance.cluster import NeighborConfig, finch, first_neighbors, l2_normalize
 from dance.concepts import MotionClips, motion_clips_from_tables
 from dance.config import load_config
 from dance.preprocess import ground_truth_uri
+from dance.synth.clip_primitives import clip_frame_windows, clip_primitives, read_frame_primitives
 
 CLIP_COLUMNS = ["video_id", "clip_index", "start", "end", "pose", "kept"]
 PURE_CLUSTER = 0.9  # a cluster is "pure" when at least this share of it is one primitive
@@ -74,46 +74,6 @@ class TrainClips:
     window: np.ndarray  # (n, 2) int frames [start, end) of the clip in its video
 
 
-def clip_windows(clips: pa.Table) -> dict[tuple[str, int], tuple[int, int]]:
-    """(video_id, clip_index) -> (start, end) frame window of every clip row."""
-    return {
-        (vid, idx): (start, end)
-        for vid, idx, start, end in zip(
-            clips["video_id"].to_pylist(),
-            clips["clip_index"].to_pylist(),
-            clips["start"].to_pylist(),
-            clips["end"].to_pylist(),
-            strict=True,
-        )
-    }
-
-
-def majority_primitives(
-    keys: Sequence[tuple[str, int]],
-    windows: dict[tuple[str, int], tuple[int, int]],
-    per_frame: dict[str, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per clip key: majority primitive of its frames (ties: lowest id), its share, # distinct."""
-    majority = np.empty(len(keys), dtype=np.int64)
-    purity = np.empty(len(keys), dtype=np.float64)
-    distinct = np.empty(len(keys), dtype=np.int64)
-    for i, (vid, idx) in enumerate(keys):
-        frames = per_frame.get(vid)
-        if frames is None or frames.size == 0:
-            raise ValueError(
-                f"the ground truth has no primitives for video {vid!r}; pass the config whose "
-                "DANCE-Synth dataset the clips were made from"
-            )
-        start, end = windows[(vid, idx)]
-        # The same clamp as the discover job, so both label a clip alike.
-        segment = frames[min(start, frames.size - 1) : max(min(end, frames.size), start + 1)]
-        counts = np.bincount(segment)
-        majority[i] = int(np.argmax(counts))
-        purity[i] = counts.max() / segment.size
-        distinct[i] = np.count_nonzero(counts)
-    return majority, purity, distinct
-
-
 def load_train_clips(workdir: str, truth_uri: str, normalization: str) -> tuple[TrainClips, dict]:
     """The discover job's train clips with their majority primitives, plus data facts."""
     clips = storage.read_parquet(storage.join(workdir, "clips"), columns=CLIP_COLUMNS)
@@ -125,15 +85,10 @@ def load_train_clips(workdir: str, truth_uri: str, normalization: str) -> tuple[
     keys = list(
         zip(motion.video_id[train].tolist(), motion.clip_index[train].tolist(), strict=True)
     )
-    truth = storage.read_parquet(truth_uri, columns=["video_id", "primitives"])
-    per_frame = {
-        vid: np.asarray(prims, dtype=np.int64)
-        for vid, prims in zip(
-            truth["video_id"].to_pylist(), truth["primitives"].to_pylist(), strict=True
-        )
-    }
-    windows = clip_windows(clips)
-    primitive, purity, distinct = majority_primitives(keys, windows, per_frame)
+    per_frame = read_frame_primitives(truth_uri)
+    windows = clip_frame_windows(clips)
+    found = clip_primitives(keys, windows, per_frame)
+    primitive, purity, distinct = found.majority, found.purity, found.distinct
     in_frames = set()
     for vid, idx in keys:
         start, end = windows[(vid, idx)]

@@ -46,6 +46,12 @@ from dance.concepts._bundle import (
 from dance.config import DanceConfig
 from dance.manifest import Manifest
 from dance.pipeline import manifest_uri
+from dance.synth.clip_primitives import (
+    MissingGroundTruth,
+    clip_frame_windows,
+    clip_primitives,
+    read_frame_primitives,
+)
 from ray_jobs._runtime import ensure_ray, job_main, log_to_stderr, with_absolute_paths
 
 Log = Callable[[str], None]
@@ -118,33 +124,12 @@ class DiscoverSummary:
 def _majority_primitives(
     clips: pa.Table, keys: list[tuple[str, int]], truth_uri: str
 ) -> np.ndarray | None:
-    """Per clip key, the most frequent ground-truth primitive of its frames (ties: lowest id)."""
-    truth = storage.read_parquet(truth_uri, columns=["video_id", "primitives"])
-    per_frame = {
-        vid: np.asarray(prims, dtype=np.int64)
-        for vid, prims in zip(
-            truth["video_id"].to_pylist(), truth["primitives"].to_pylist(), strict=True
-        )
-    }
-    window = {
-        (vid, idx): (start, end)
-        for vid, idx, start, end in zip(
-            clips["video_id"].to_pylist(),
-            clips["clip_index"].to_pylist(),
-            clips["start"].to_pylist(),
-            clips["end"].to_pylist(),
-            strict=True,
-        )
-    }
-    out = np.empty(len(keys), dtype=np.int64)
-    for i, key in enumerate(keys):
-        frames = per_frame.get(key[0])
-        if frames is None or frames.size == 0:
-            return None  # ground truth does not cover these videos: no primitive NMI
-        start, end = window[key]
-        segment = frames[min(start, frames.size - 1) : max(min(end, frames.size), start + 1)]
-        out[i] = int(np.argmax(np.bincount(segment)))
-    return out
+    """Per clip key, its majority ground-truth primitive; None if the truth lacks a video."""
+    try:
+        found = clip_primitives(keys, clip_frame_windows(clips), read_frame_primitives(truth_uri))
+    except MissingGroundTruth:
+        return None  # ground truth does not cover these videos: no primitive NMI
+    return found.majority
 
 
 def _nmi_figures(
