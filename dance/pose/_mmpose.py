@@ -34,7 +34,7 @@ import yaml
 
 from dance._closing import ClosesOnExit
 from dance.pose._boxes import box_areas, clip_boxes, crop_boxes, select_largest
-from dance.pose.estimator import PoseResult, check_frames
+from dance.pose.estimator import PoseResult, check_frames, estimate_top_down
 from dance.pose.skeleton import NUM_COCO17_JOINTS
 
 if TYPE_CHECKING:
@@ -400,16 +400,12 @@ class MMPoseEstimator(ClosesOnExit):
 
     def estimate(self, frames: np.ndarray) -> PoseResult:
         """Pose of the largest person in each of (T, H, W, 3) uint8 RGB frames."""
-        frames = check_frames(frames)
-        num_frames, height, width = frames.shape[:3]
-        boxes, found = self.detect(frames)
-        result = PoseResult.missing(num_frames)
-        keypoints = result.keypoints.copy()
-        rows = np.flatnonzero(found)
-        if rows.size:
-            regions = self.regions(boxes[rows], width, height)
-            keypoints[rows] = self.estimate_regions(frames[rows], regions)
-        return PoseResult(keypoints=keypoints, boxes=boxes, found=found)
+        return estimate_top_down(frames, self.detect, self._pose_persons)
+
+    def _pose_persons(self, frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """(N, 17, 3) image keypoints of the person in each box of its frame."""
+        height, width = frames.shape[1:3]
+        return self.estimate_regions(frames, self.regions(boxes, width, height))
 
     def close(self) -> None:
         """Drop the model; further calls raise."""

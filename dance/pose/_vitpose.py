@@ -27,7 +27,7 @@ from dance.pose._boxes import (
     crop_points_to_image,
     select_largest,
 )
-from dance.pose.estimator import PoseResult, check_frames
+from dance.pose.estimator import PoseResult, check_frames, estimate_top_down
 from dance.pose.skeleton import NUM_COCO17_JOINTS
 
 if TYPE_CHECKING:
@@ -409,18 +409,13 @@ class ViTPoseEstimator(ClosesOnExit):
 
     def estimate(self, frames: np.ndarray) -> PoseResult:
         """Pose of the largest person in each of (T, H, W, 3) uint8 RGB frames."""
-        frames = check_frames(frames)
-        num_frames, height, width = frames.shape[:3]
-        boxes, found = self.detect(frames)
-        result = PoseResult.missing(num_frames)
-        keypoints = result.keypoints.copy()
-        rows = np.flatnonzero(found)
-        if rows.size:
-            crops, regions = self.crop_persons(frames[rows], boxes[rows])
-            keypoints[rows] = self.keypoints_to_image(
-                self.estimate_crops(crops), regions, width, height
-            )
-        return PoseResult(keypoints=keypoints, boxes=boxes, found=found)
+        return estimate_top_down(frames, self.detect, self._pose_persons)
+
+    def _pose_persons(self, frames: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """(N, 17, 3) image keypoints of the person in each box of its frame."""
+        height, width = frames.shape[1:3]
+        crops, regions = self.crop_persons(frames, boxes)
+        return self.keypoints_to_image(self.estimate_crops(crops), regions, width, height)
 
     def close(self) -> None:
         """Drop both models; further calls raise."""

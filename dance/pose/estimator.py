@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -106,6 +107,22 @@ def check_frames(frames: np.ndarray) -> np.ndarray:
     if frames.shape[1] == 0 or frames.shape[2] == 0:
         raise ValueError(f"frames must have a positive height and width, got shape {frames.shape}")
     return frames
+
+
+def estimate_top_down(
+    frames: np.ndarray,
+    detect: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    pose_persons: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> PoseResult:
+    """A top-down backend's estimate(): detect(frames) -> (boxes, found), then
+    pose_persons(frames, boxes) -> (N, 17, 3) for the frames with a person only."""
+    frames = check_frames(frames)
+    boxes, found = detect(frames)
+    keypoints = PoseResult.missing(frames.shape[0]).keypoints.copy()
+    rows = np.flatnonzero(found)
+    if rows.size:
+        keypoints[rows] = pose_persons(frames[rows], boxes[rows])
+    return PoseResult(keypoints=keypoints, boxes=boxes, found=found)
 
 
 def build_pose_estimator(config: PoseConfig, device: str = "cpu") -> PoseEstimator:
