@@ -81,6 +81,26 @@ def _triple(value: object, key: str, origin: str) -> tuple[float, float, float]:
     return values[0], values[1], values[2]
 
 
+def square_crop_processor_config(
+    processor_type: str, image_size: int, mean: Sequence[float], std: Sequence[float], resample: int
+) -> dict:
+    """A Hugging Face image processor config: shortest edge to image_size, square centre crop,
+    rescale to [0, 1] and normalise by (mean, std); what pixel_spec_from_config() reads."""
+    return {
+        "image_processor_type": processor_type,
+        "do_resize": True,
+        "size": {"shortest_edge": image_size},
+        "resample": resample,
+        "do_center_crop": True,
+        "crop_size": {"height": image_size, "width": image_size},
+        "do_rescale": True,
+        "rescale_factor": 1 / 255,
+        "do_normalize": True,
+        "image_mean": list(mean),
+        "image_std": list(std),
+    }
+
+
 def pixel_spec_from_config(
     processor_config: dict | None,
     image_size: int,

@@ -15,7 +15,13 @@ from pathlib import Path
 
 import torch
 
-from dance.encoders._preprocess import CLIP_MEAN, CLIP_STD, IMAGENET_MEAN, IMAGENET_STD
+from dance.encoders._preprocess import (
+    CLIP_MEAN,
+    CLIP_STD,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    square_crop_processor_config,
+)
 
 _SEED = 0
 _WIDTH = 32  # hidden size of every tiny tower
@@ -41,19 +47,7 @@ def _write_preprocessor_config(
     path: Path, processor_type: str, image_size: int, mean: tuple, std: tuple, resample: int
 ) -> None:
     """Write preprocessor_config.json as a Hugging Face image processor saves it."""
-    config = {
-        "image_processor_type": processor_type,
-        "do_resize": True,
-        "size": {"shortest_edge": image_size},
-        "resample": resample,
-        "do_center_crop": True,
-        "crop_size": {"height": image_size, "width": image_size},
-        "do_rescale": True,
-        "rescale_factor": 1 / 255,
-        "do_normalize": True,
-        "image_mean": list(mean),
-        "image_std": list(std),
-    }
+    config = square_crop_processor_config(processor_type, image_size, mean, std, resample)
     (path / "preprocessor_config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 

@@ -14,7 +14,12 @@ from dance.encoders._loading import (
     read_json_file,
     resolve_model_source,
 )
-from dance.encoders._preprocess import IMAGENET_MEAN, IMAGENET_STD, pixel_spec_from_config
+from dance.encoders._preprocess import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    pixel_spec_from_config,
+    square_crop_processor_config,
+)
 from dance.finetune._data import ClipSpec
 
 if TYPE_CHECKING:
@@ -27,20 +32,9 @@ _BILINEAR = 2  # PIL code; VideoMAE's processor default
 
 def default_processor_config(image_size: int) -> dict:
     """A VideoMAEImageProcessor config: shortest edge to image_size, centre crop, ImageNet stats."""
-    return {
-        "image_processor_type": "VideoMAEImageProcessor",
-        "do_resize": True,
-        "size": {"shortest_edge": image_size},
-        "resample": _BILINEAR,
-        "do_center_crop": True,
-        "crop_size": {"height": image_size, "width": image_size},
-        "do_rescale": True,
-        "rescale_factor": 1 / 255,
-        "do_normalize": True,
-        "image_mean": list(IMAGENET_MEAN),
-        "image_std": list(IMAGENET_STD),
-    }
-
+    return square_crop_processor_config(
+        "VideoMAEImageProcessor", image_size, IMAGENET_MEAN, IMAGENET_STD, _BILINEAR
+    )
 
 def processor_config_for(config: FinetuneConfig) -> dict:
     """The preprocessor config the fine-tuned model will ship (from `init`, or the tiny one)."""
