@@ -29,7 +29,7 @@ import numpy as np
 
 from dance.cluster._exact_pruned import pruned_exact_first_neighbors
 from dance.cluster._exact_symmetric import exact_first_neighbors_float32
-from dance.cluster._ivf_blocks import ivf_first_neighbors, ivf_lists
+from dance.cluster._ivf_blocks import ivf_first_neighbors, ivf_lists, precise_scores
 from dance.config._sections import NeighborConfig
 
 log = logging.getLogger(__name__)
@@ -307,22 +307,22 @@ def _near_ties_in_float64(
 
     float32 rounding differs between BLAS block shapes, so a neighbour within a few 1e-7
     of another is arithmetic noise; float64 decides those rows the same way on every
-    machine and path. Similarities within 1e-12 (copies of one row), and all >= 1 (a
-    distance clipped to 0), tie to the lowest index.
+    machine and path, ranked by precise_scores() as the list scans rank them.
     """
     n = xn.shape[0]
     index = np.empty(rows.size, dtype=np.int64)
     distance = np.empty(rows.size, dtype=np.float32)
+    columns = xn.T.astype(np.float64)  # once, not per chunk
     step = _chunk_rows(n, 8, config)
     for start in range(0, rows.size, step):
         chunk = rows[start : start + step]
-        sims = xn[chunk].astype(np.float64) @ xn.T.astype(np.float64)
-        np.minimum(sims, 1.0, out=sims)
+        sims = precise_scores(xn[chunk].astype(np.float64) @ columns)
         sims[np.arange(chunk.size), chunk] = -np.inf
-        best = sims.max(axis=1, keepdims=True)
-        first = np.argmax(sims >= best - 1e-12, axis=1)
+        first = sims.argmax(axis=1)  # the lowest index among equal scores
         index[start : start + step] = first
-        distance[start : start + step] = (1.0 - best[:, 0]).astype(np.float32)
+        distance[start : start + step] = (1.0 - sims[np.arange(chunk.size), first]).astype(
+            np.float32
+        )
     return index, distance
 
 
