@@ -39,6 +39,11 @@ class KeyframeConfig(Section):
 
     blur_kernel: int = Field(9, ge=1, description="Gaussian blur kernel size (odd)")
     blur_sigma: float = Field(0.0, ge=0, description="0 lets OpenCV derive sigma from the kernel")
+    fused_blur: bool = Field(
+        True,
+        description="blur, compare and count in one pass where that provably equals OpenCV "
+        "(the 9x9 blur; ~1.7x less CPU); False: one cv2 call per operation",
+    )
     threshold: float = Field(
         0.3, gt=0, lt=1, description="peak threshold relative to the corrected signal's range"
     )

@@ -18,14 +18,15 @@ MIN_FRAMES = 3
 class KeyframeDetector:
     """Feed a video's frames in order with update(); finish() returns its keyframe indices.
 
-    update() blurs and counts each chunk on one worker thread while the caller decodes the
-    next chunk; cv2 releases the GIL, so the two overlap. By default it converts the chunk
-    to gray first, on the caller's thread, so the caller may reuse its array at once; a
-    caller that leaves the array alone (``frames_stay_unchanged=True``, e.g. a decoder that
-    returns a new array per chunk) gets the gray conversion moved to the worker too.
+    update() counts each chunk on one worker thread while the caller decodes the next one;
+    the counting (gray, blur, compare, count: one nogil compiled pass, or cv2 calls) runs
+    without the GIL, so the two overlap. By default update() first copies the chunk to
+    gray buffers, so the caller may reuse its array at once; a caller that leaves the array
+    alone (``frames_stay_unchanged=True``, e.g. a decoder that returns a new array per
+    chunk) hands it over as is, and the gray conversion runs on the worker too.
     Chunks are processed strictly in order and at most one is in flight, so results never
     depend on timing or chunk size. Memory: two gray chunk buffers (double buffering) and
-    three frame buffers, reused; plus the chunk in flight when it is the caller's.
+    a few frame buffers, reused; plus the chunk in flight when it is the caller's.
     """
 
     def __init__(self, config: KeyframeConfig | None = None) -> None:
@@ -62,15 +63,13 @@ class KeyframeDetector:
                 f"frame size changed mid-video from {self._frame_size} to {size}; feed one "
                 "video per detector, or resize every chunk to the same size"
             )
-        # The chunk in flight reads one buffer while this one fills the other.
-        buffer = self._free_gray_buffer(frames.shape[0])
-        # Either the worker converts the caller's frames into `buffer`, or they are
-        # converted now and the worker gets gray frames (gray_target None).
-        job = (frames, buffer) if frames_stay_unchanged else (gray_into(frames, buffer), None)
+        if not frames_stay_unchanged:
+            # The caller may reuse its array: keep a gray copy (a third of an RGB chunk).
+            frames = gray_into(frames, self._free_gray_buffer(frames.shape[0]))
         self._wait()
         if self._worker is None:
             self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyframes")
-        self._pending = self._worker.submit(self._consume, *job)
+        self._pending = self._worker.submit(self._consume, frames)
         self._num_frames += frames.shape[0]
 
     def _free_gray_buffer(self, num_frames: int) -> np.ndarray:
@@ -83,11 +82,9 @@ class KeyframeDetector:
             self._gray_buffers[index] = buffer
         return buffer
 
-    def _consume(self, frames: np.ndarray, gray_target: np.ndarray | None) -> None:
-        """Blur and count a chunk, first converting it into gray_target if given (on the
-        worker, one chunk at a time)."""
-        gray = frames if gray_target is None else gray_into(frames, gray_target)
-        self._counts.append(self._counter.count(gray))
+    def _consume(self, frames: np.ndarray) -> None:
+        """Count a chunk (on the worker, one chunk at a time, in order)."""
+        self._counts.append(self._counter.count(frames))
 
     def _wait(self) -> None:
         """Block until the chunk in flight is counted; re-raise its error, if any."""

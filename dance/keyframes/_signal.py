@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from dance.config._sections import KeyframeConfig
+from dance.keyframes._fused_count import MIN_SIDE, count_increases, fused_count_supported
 
 # cv2 refuses images of 2**31 elements or more; a chunk is converted in blocks below this.
 _MAX_BLOCK_ELEMENTS = 1 << 30
@@ -60,34 +61,61 @@ def gray_into(frames: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 class BrightenedPixelCounter:
-    """Blurs gray frames one at a time and counts pixels brighter than the previous one.
+    """Counts, frame by frame, the blurred gray pixels brighter than in the frame before.
 
-    Frame by frame, with three reused (H,W) buffers, so the blurred frame is compared while
-    it is still in cache and no chunk-sized temporaries are allocated.
+    Where the fused kernel reproduces OpenCV exactly (the default 9x9 blur on OpenCV 4 and
+    5; see _fused_count) one compiled pass per chunk does gray, blur, compare and count,
+    holding nothing but the two blurred frames and one gray frame. Otherwise, or with
+    config.fused_blur False, it makes one cv2 call per operation with reused buffers.
     """
 
     def __init__(self, config: KeyframeConfig, previous: np.ndarray | None = None) -> None:
         """Start a count; `previous` is the last blurred frame before the next frame, if any."""
         self._kernel = (config.blur_kernel, config.blur_kernel)
         self._sigma = config.blur_sigma
+        self._fused = config.fused_blur and fused_count_supported(
+            config.blur_kernel, config.blur_sigma
+        )
         self._previous = None if previous is None else previous.copy()
         self._current: np.ndarray | None = None
         self._mask: np.ndarray | None = None
+        self._gray: np.ndarray | None = None
 
     @property
     def last_blurred(self) -> np.ndarray | None:
         """The most recent blurred frame (owned by the counter: copy it to keep it)."""
         return self._previous
 
-    def count(self, gray: np.ndarray) -> np.ndarray:
-        """d_t for each (H,W) frame of a gray stack; 0 where there is no frame before it."""
-        counts = np.zeros(gray.shape[0], dtype=np.int64)
-        size = gray.shape[1:]
+    def count(self, frames: np.ndarray) -> np.ndarray:
+        """d_t for each frame of a (T,H,W,3) RGB or (T,H,W) gray chunk (0 with none before)."""
+        size = frames.shape[1:3]
         if self._current is None or self._current.shape != size:
             self._current = np.empty(size, dtype=np.uint8)
-            self._mask = np.empty(size, dtype=np.uint8)
-        for i in range(gray.shape[0]):
-            cv2.GaussianBlur(gray[i], self._kernel, self._sigma, dst=self._current)
+        if self._fused and min(size) >= MIN_SIDE:
+            return self._count_fused(frames)
+        return self._count_per_operation(frames)
+
+    def _count_fused(self, frames: np.ndarray) -> np.ndarray:
+        assert self._current is not None
+        # The kernel may read `previous` from its second buffer (it is done with it by then).
+        second = self._previous if self._previous is not None else np.empty_like(self._current)
+        counts, last = count_increases(
+            frames, self._previous, (self._current, second), self._kernel[0], self._sigma
+        )
+        self._previous, self._current = last, (second if last is self._current else self._current)
+        return counts
+
+    def _count_per_operation(self, frames: np.ndarray) -> np.ndarray:
+        assert self._current is not None
+        if frames.ndim == 4:
+            if self._gray is None or self._gray.shape[0] < frames.shape[0]:
+                self._gray = np.empty(frames.shape[:3], dtype=np.uint8)
+            frames = gray_into(frames, self._gray)
+        if self._mask is None or self._mask.shape != self._current.shape:
+            self._mask = np.empty_like(self._current)
+        counts = np.zeros(frames.shape[0], dtype=np.int64)
+        for i in range(frames.shape[0]):
+            cv2.GaussianBlur(frames[i], self._kernel, self._sigma, dst=self._current)
             if self._previous is not None:
                 # The reference counts non-zeros of a saturating cv2.subtract(cur, prev):
                 # exactly the pixels with cur > prev, which compare + countNonZero finds
@@ -96,7 +124,7 @@ class BrightenedPixelCounter:
                 counts[i] = cv2.countNonZero(self._mask)
                 self._previous, self._current = self._current, self._previous
             else:
-                self._previous, self._current = self._current, np.empty(size, dtype=np.uint8)
+                self._previous, self._current = self._current, np.empty_like(self._current)
         return counts
 
 
@@ -113,9 +141,8 @@ def brightened_pixel_counts(
             f"{frames.shape[1:3]}; got {previous.dtype} {previous.shape} (frame size "
             "changed mid-video, or pass None for a video's first chunk)"
         )
-    gray = gray_into(frames, np.empty(frames.shape[:3], dtype=np.uint8))
     counter = BrightenedPixelCounter(config, previous)
-    counts = counter.count(gray)
+    counts = counter.count(frames)
     last = counter.last_blurred
     assert last is not None  # the chunk had at least one frame
     return counts, last.copy()
