@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dance.config._sections import KeyframeConfig
-from dance.keyframes import KeyframeDetector, brightened_pixel_counts
+from dance.keyframes import KeyframeDetector, _fused_count, brightened_pixel_counts
 from dance.keyframes._fused_count import (
     count_increases,
     fused_count_supported,
@@ -115,3 +115,19 @@ def test_keyframes_are_the_same_with_and_without_fusing() -> None:
         indices.append(detector.finish().tolist())
     assert indices[0] == indices[1]
     assert {12, 31, 47} <= set(indices[0])
+
+
+def test_an_opencv_with_unknown_gray_weights_falls_back_to_cv2_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # As a future OpenCV that changed its RGB2GRAY rounding would look to the start-up check.
+    monkeypatch.setattr(_fused_count, "_GRAY_WEIGHT_CANDIDATES", ((9797, 19236, 3735, 15),))
+    _fused_count.fused_kernel.cache_clear()
+    try:
+        assert not fused_count_supported(9, 0.0)
+        assert "no known RGB2GRAY weights match" in caplog.text
+        rgb = np.stack([cv2.cvtColor(g, cv2.COLOR_GRAY2RGB) for g in _noisy_scene(5, 20, 30, 2)])
+        gray = np.stack([cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in rgb])
+        assert brightened_pixel_counts(rgb, None, FUSED)[0].tolist() == _opencv_counts(gray, None)[0]
+    finally:
+        _fused_count.fused_kernel.cache_clear()

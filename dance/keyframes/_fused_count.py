@@ -177,27 +177,37 @@ def fused_kernel(ksize: int, sigma: float) -> Kernel | None:
     taps = opencv_fixed_point_taps(ksize, sigma)
     if taps is None:
         return None
+    try:
+        return _checked_kernel(taps, ksize, sigma)
+    except Exception as exc:  # noqa: BLE001 - a numba/LLVM failure costs speed, never the job
+        _fall_back(f"the fused kernel failed to compile or run ({type(exc).__name__}: {exc})")
+        return None
+
+
+def _checked_kernel(taps: tuple[int, ...], ksize: int, sigma: float) -> Kernel | None:
+    """The first candidate kernel whose gray and blur equal this OpenCV's, or None."""
     for weights in _GRAY_WEIGHT_CANDIDATES:
         kernel = _build_kernel(taps, weights)
         if kernel is None:
-            return None  # numba missing
+            return None  # numba is not installed
         if _gray_matches_opencv(kernel):
             break
     else:
-        logger.warning(
-            "keyframes: no known RGB2GRAY weights match OpenCV %s; counting with one cv2 "
-            "call per operation (same keyframes, about twice the CPU)",
-            cv2.__version__,
-        )
+        _fall_back("no known RGB2GRAY weights match it")
         return None
     if not _blur_matches_opencv(kernel, ksize, sigma):
-        logger.warning(
-            "keyframes: the fused kernel's blur differs from OpenCV %s; counting with one "
-            "cv2 call per operation (same keyframes, about twice the CPU)",
-            cv2.__version__,
-        )
+        _fall_back("the fused kernel's blur differs from its GaussianBlur")
         return None
     return kernel
+
+
+def _fall_back(why: str) -> None:
+    logger.warning(
+        "keyframes: %s (OpenCV %s); counting with one cv2 call per operation instead "
+        "(same keyframes, 2-3x the detector's CPU)",
+        why,
+        cv2.__version__,
+    )
 
 
 def _blur_matches_opencv(kernel: Kernel, ksize: int, sigma: float) -> bool:
