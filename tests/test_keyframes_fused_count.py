@@ -117,17 +117,18 @@ def test_keyframes_are_the_same_with_and_without_fusing() -> None:
     assert {12, 31, 47} <= set(indices[0])
 
 
-def test_an_opencv_with_unknown_gray_weights_falls_back_to_cv2_with_a_warning(
+def test_an_opencv_with_unknown_gray_rounding_falls_back_to_cv2_with_a_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # As a future OpenCV that changed its RGB2GRAY rounding would look to the start-up check.
-    monkeypatch.setattr(_fused_count, "_GRAY_WEIGHT_CANDIDATES", ((9797, 19236, 3735, 15),))
-    _fused_count.fused_kernel.cache_clear()
+    # What a future OpenCV that rounds RGB2GRAY differently looks like to the start-up check.
+    cvt_color = cv2.cvtColor
+    monkeypatch.setattr(cv2, "cvtColor", lambda *a, **k: np.minimum(cvt_color(*a, **k), 254))
+    _fused_count.gray_rule_for.cache_clear()
     try:
         assert not fused_count_supported(9, 0.0)
-        assert "no known RGB2GRAY weights match" in caplog.text
-        rgb = np.stack([cv2.cvtColor(g, cv2.COLOR_GRAY2RGB) for g in _noisy_scene(5, 20, 30, 2)])
+        assert "no known RGB2GRAY rule matches it" in caplog.text
+        rgb = _noisy_scene(5, 20, 30, seed=2)[..., None].repeat(3, axis=3)
         gray = np.stack([cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) for frame in rgb])
         assert brightened_pixel_counts(rgb, None, FUSED)[0].tolist() == _opencv_counts(gray, None)[0]
     finally:
-        _fused_count.fused_kernel.cache_clear()
+        _fused_count.gray_rule_for.cache_clear()
