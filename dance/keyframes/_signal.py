@@ -108,7 +108,9 @@ class BrightenedPixelCounter:
     def _count_per_operation(self, frames: np.ndarray) -> np.ndarray:
         assert self._current is not None
         if frames.ndim == 4:
-            if self._gray is None or self._gray.shape[0] < frames.shape[0]:
+            if self._gray is None or self._gray.shape[0] < frames.shape[0] or (
+                self._gray.shape[1:] != frames.shape[1:3]
+            ):
                 self._gray = np.empty(frames.shape[:3], dtype=np.uint8)
             frames = gray_into(frames, self._gray)
         if self._mask is None or self._mask.shape != self._current.shape:
