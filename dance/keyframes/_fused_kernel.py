@@ -44,8 +44,7 @@ def _gray_row(src, dst, width, rule):  # type: ignore[no-untyped-def]
         )
 
 
-@njit(cache=True, nogil=True, boundscheck=False)
-def count_increases(  # type: ignore[no-untyped-def]
+def _count_increases(  # type: ignore[no-untyped-def]
     frames, gray_rule, previous, has_previous, blurred_a, blurred_b, gray_only
 ):
     """Gray, blur and count each frame of a (T,H,W,C) chunk, C = 3 (RGB) or 1 (gray).
@@ -118,3 +117,14 @@ def count_increases(  # type: ignore[no-untyped-def]
             counts[t] = total
         last = t % 2
     return counts, last
+
+
+def _compile(function):  # type: ignore[no-untyped-def]
+    """njit with an on-disk cache, or without one where no cache folder is writable."""
+    try:
+        return njit(cache=True, nogil=True, boundscheck=False)(function)
+    except RuntimeError:  # numba found no writable cache location: compile per process
+        return njit(nogil=True, boundscheck=False)(function)
+
+
+count_increases = _compile(_count_increases)
