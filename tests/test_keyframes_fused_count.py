@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -132,3 +135,10 @@ def test_an_opencv_with_unknown_gray_rounding_falls_back_to_cv2_with_a_warning(
         assert brightened_pixel_counts(rgb, None, FUSED)[0].tolist() == _opencv_counts(gray, None)[0]
     finally:
         _fused_count.gray_rule_for.cache_clear()
+
+
+def test_importing_keyframes_does_not_load_numba() -> None:
+    # numba and LLVM cost a process about 120 MiB: only a detector that counts loads them.
+    code = "import sys, dance.keyframes; print('numba' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
