@@ -10,9 +10,7 @@ from collections.abc import Callable, Sequence
 from dance import storage
 from dance.config import ConfigError, DanceConfig, load_config
 from dance.manifest import Manifest
-from dance.pipeline import manifest_uri, prepare_manifest
-
-Log = Callable[[str], None]
+from dance.pipeline import Log, manifest_uri, prepare_manifest
 
 
 def ensure_ray(cfg: DanceConfig, log: Log) -> None:

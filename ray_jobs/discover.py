@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -52,9 +52,7 @@ from dance.synth.clip_primitives import (
     clip_primitives,
     read_frame_primitives,
 )
-from ray_jobs._runtime import ensure_ray, job_main, log_to_stderr, with_absolute_paths
-
-Log = Callable[[str], None]
+from ray_jobs._runtime import Log, ensure_ray, job_main, log_to_stderr, with_absolute_paths
 
 SUMMARY_FILE = "discover_summary.json"
 ANNOTATIONS_FILE = "concept_annotations.parquet"

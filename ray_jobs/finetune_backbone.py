@@ -19,7 +19,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -58,6 +58,7 @@ from dance.finetune import (
 )
 from dance.manifest import SPLITS, Manifest
 from ray_jobs._runtime import (
+    Log,
     ensure_ray,
     finetune_output_uri,
     job_main,
@@ -68,7 +69,6 @@ from ray_jobs._runtime import (
 if TYPE_CHECKING:
     from ray.train.torch import TorchTrainer
 
-Log = Callable[[str], None]
 _LOG = logging.getLogger(__name__)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from dance import storage
@@ -39,9 +39,7 @@ from dance.preprocess import (
     sweep_stale_spills,
 )
 from dance.preprocess._parts import read_outputs
-from ray_jobs._runtime import ensure_ray, job_main, log_to_stderr, with_absolute_paths
-
-Log = Callable[[str], None]
+from ray_jobs._runtime import Log, ensure_ray, job_main, log_to_stderr, with_absolute_paths
 
 SUMMARY_FILE = "preprocess_summary.json"
 # Non-secret AWS settings the actors need to reach the same S3 as the driver. Credentials

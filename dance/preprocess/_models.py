@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from dance import storage
 from dance.config import DanceConfig
-
-Log = Callable[[str], None]
+from dance.pipeline import Log
 
 
 @dataclass(frozen=True)
