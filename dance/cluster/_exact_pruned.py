@@ -22,6 +22,7 @@ import numpy as np
 from dance.cluster._ivf_blocks import (
     InvertedLists,
     ivf_lists,
+    low_similarity_rows,
     scan_lists,
     settle_near_ties,
     train_quantizer,
@@ -114,5 +115,4 @@ def pruned_exact_first_neighbors(
         np.concatenate([first_lists, second_lists]),
         best,
     )
-    low = np.flatnonzero(~(best.value > 0.5)) if xn.dtype == np.float32 else []
-    return index, distance, np.asarray(low, dtype=np.int64)
+    return index, distance, low_similarity_rows(best.value, xn.dtype)

@@ -23,13 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from dance.cluster._ivf_blocks import scores
+from dance.cluster._ivf_blocks import low_similarity_rows, scores
 from dance.cluster._row_best import NEAR_TIE, RowBest, block_runner_up, fold_rows_in_threads
 
 # Rows per block side: a (512, 512) float32 block is 1 MiB, reduced while in cache.
 BLOCK_ROWS = 512
-# Above this best similarity the fast argmax equals finch-clust's argmin (module doc).
-_SAFE_SIMILARITY = np.float32(0.5)
 
 
 def _reduce_block(xn: np.ndarray, first: int, second: int, size: int, best: RowBest) -> None:
@@ -77,5 +75,4 @@ def exact_first_neighbors_float32(
         n, pairs, lambda pair, best: _reduce_block(xn, pair[0], pair[1], block_rows, best)
     )
     distance = (np.float32(1.0) - best.value).astype(np.float32)
-    low = np.flatnonzero(~(best.value > _SAFE_SIMILARITY))
-    return best.index, distance, low, best.near_ties()
+    return best.index, distance, low_similarity_rows(best.value, xn.dtype), best.near_ties()

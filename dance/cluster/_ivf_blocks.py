@@ -65,6 +65,14 @@ def scores(block: np.ndarray) -> np.ndarray:
     return -distance.astype(np.float32)
 
 
+def low_similarity_rows(score: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Float32 rows whose best score is not above 0.5: there scores() is not finch-clust's
+    ranking, so callers search them again with its arithmetic (none for float64 rows)."""
+    if dtype != np.float32:
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(~(score > 0.5))
+
+
 def distances_of(score: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """Float32 cosine distances from scores() of rows of `dtype`."""
     if dtype == np.float32:
@@ -189,7 +197,7 @@ def settle_near_ties(
     index, distance = best.index.copy(), distances_of(best.value, xn.dtype)
     if xn.dtype != np.float32:
         return index, distance
-    near = np.setdiff1d(best.near_ties(), np.flatnonzero(~(best.value > 0.5)))
+    near = np.setdiff1d(best.near_ties(), low_similarity_rows(best.value, xn.dtype))
     if near.size:
         keep = np.isin(query_rows, near)
         precise = scan_lists(xn, lists, query_rows[keep], list_ids[keep], precise=True)
