@@ -99,7 +99,7 @@ def pruned_exact_first_neighbors(
         threshold = cos_reach[rows] * cos_radius - sin_reach[rows] * sin_radius
         threshold[reach[rows, None] + radius[None, :] >= np.pi] = -np.inf
         # Pass 0's row-centroid products, again: keeping them all would cost n x nlist
-        # floats (4 GiB at 1M rows); recomputing costs a few % of the search.
+        # floats (4 GiB at 1M rows); recomputing costs under a tenth of the search.
         needed = (xn[rows] @ centroids.T) + _MARGIN >= threshold
         needed[np.arange(needed.shape[0])[:, None], probes[rows]] = False
         found_rows, found_lists = np.nonzero(needed)
