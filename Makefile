@@ -33,7 +33,7 @@ clean-demo:
 
 # ---------------------------------------------------------------------------------------
 # mmpose backend: its own environment (it cannot share one with transformers 5; see
-# ENVIRONMENT.md). `make test-mmpose` builds .venv-mmpose once (stamp file), then runs the
+# docs/environment.md). `make test-mmpose` builds .venv-mmpose once (stamp file), then runs the
 # mmpose tests there. mmcv's C++ ops are compiled for CPU (mmpose's heads import
 # mmcv.ops at import time, so mmcv-lite is not enough): ~20+ minutes on 2 cores the first
 # time; pip caches the built wheel, so later rebuilds of the venv take minutes.

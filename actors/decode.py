@@ -5,13 +5,14 @@ from __future__ import annotations
 import pyarrow as pa
 
 from dance import storage
+from dance.config import StorageConfig
 from dance.preprocess import DECODED_SCHEMA, DecodePlan, decode_video, failed_row, rows_to_table
 
 
 class DecodeStage:
     """Ray Data stage: (video_id, uri) rows in, DECODED_SCHEMA rows out, one per video."""
 
-    def __init__(self, plan: DecodePlan, storage_config: storage.StorageConfig) -> None:
+    def __init__(self, plan: DecodePlan, storage_config: StorageConfig) -> None:
         """Keep the decode plan; point this worker's storage at the job's S3 settings."""
         storage.configure(storage_config)
         self._plan = plan

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from actors._device import assigned_device
 from dance import storage
+from dance.config import StorageConfig
 from dance.encoders import DualEncoder
 from dance.preprocess import embed_batch, rows_to_table, with_fields, without
 
@@ -12,16 +14,10 @@ from dance.preprocess import embed_batch, rows_to_table, with_fields, without
 class DualEncoderStage:
     """Ray Data stage (actor pool): adds `dual` (list<float32>), drops the dual frames."""
 
-    def __init__(
-        self,
-        model: str,
-        kind: str,
-        storage_config: storage.StorageConfig,
-        num_gpus: float = 0.0,
-    ) -> None:
-        """Load the frozen video-text model (X-CLIP, or CLIP over frames)."""
+    def __init__(self, model: str, kind: str, storage_config: StorageConfig) -> None:
+        """Load the frozen video-text model (X-CLIP, or CLIP over frames), on Ray's GPU if any."""
         storage.configure(storage_config)
-        device = "cuda" if num_gpus > 0 else "cpu"
+        device = assigned_device()
         self._model = DualEncoder.from_pretrained(model, kind=kind, device=device)  # type: ignore[arg-type]
 
     def __call__(self, batch: pa.Table) -> pa.Table:

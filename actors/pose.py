@@ -6,6 +6,7 @@ import functools
 
 import pyarrow as pa
 
+from actors._device import assigned_device
 from dance import storage
 from dance.config import DanceConfig
 from dance.pose.estimator import build_pose_estimator
@@ -31,11 +32,10 @@ class PoseStage:
             reader = functools.lru_cache(maxsize=16)(annotation_reader(cfg))
             self._annotations = AnnotationPoseSource(reader).for_video
         else:
-            device = "cuda" if cfg.pose.resources.num_gpus > 0 else "cpu"
-            self._estimator = build_pose_estimator(cfg.pose, device=device)
+            self._estimator = build_pose_estimator(cfg.pose, device=assigned_device())
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        """Clip rows (or a no_person / pose_error failure) for every video of the batch."""
+        """Clip rows (all rejected no_person without a person) or a pose_error per video."""
         rows = pose_batch(
             batch.to_pylist(), self._config, estimator=self._estimator, annotations=self._annotations
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from dance import storage
+from dance.config import StorageConfig
 from dance.preprocess import rows_to_table, split_block, summary_rows, write_part
 
 SUMMARY_SCHEMA = pa.schema(
@@ -23,7 +24,7 @@ SUMMARY_SCHEMA = pa.schema(
 class PartWriter:
     """Ray Data stage: writes each batch as one atomic part pair under the workdir."""
 
-    def __init__(self, workdir: str, storage_config: storage.StorageConfig) -> None:
+    def __init__(self, workdir: str, storage_config: StorageConfig) -> None:
         """Remember where parts go; point this worker's storage at the job's S3 settings."""
         storage.configure(storage_config)
         self._workdir = workdir

@@ -96,10 +96,12 @@ def demo_pose_clips() -> np.ndarray | None:
     import pyarrow.parquet as pq
 
     from dance.concepts import motion_clips_from_tables
+    from dance.workdir import require_done
 
     clips = pa.concat_tables([pq.read_table(f) for f in files])
     manifest = pq.read_table("outputs/demo/manifest.parquet")
-    return motion_clips_from_tables(clips, manifest).sorted().features
+    length = require_done("outputs/demo", "preprocess").facts["clip_length"]
+    return motion_clips_from_tables(clips, manifest, clip_length=length).sorted().features
 
 
 def canonical(labels: np.ndarray) -> np.ndarray:

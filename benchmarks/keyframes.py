@@ -1,6 +1,9 @@
-"""Keyframe detector throughput against decoding alone, on every video in ../shared/data.
+"""Keyframe detector throughput against decoding alone, on every video of a sample-media folder.
 
     python benchmarks/keyframes.py [DATA_DIR] [--repeats 9] [--out benchmarks/results/keyframes.json]
+
+DATA_DIR defaults to $DANCE_SHARED_DATA, else the folder the tests' `shared_data` fixture
+uses (tests/conftest.py).
 
 Per video, in one run and interleaved (so load from other jobs hits all modes alike):
   decode        - dance.video iter_chunks alone;
@@ -30,7 +33,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dance.config._sections import KeyframeConfig, PreprocessConfig
+from dance.config import KeyframeConfig, PreprocessConfig
 from dance.keyframes import (
     KeyframeDetector,
     brightened_pixel_counts,
@@ -40,7 +43,8 @@ from dance.keyframes import (
 from dance.video import open_video
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = REPO_ROOT.parent / "shared" / "data"
+# The same place the tests look for sample media (tests/conftest.py, shared_data).
+DEFAULT_DATA = Path(os.environ.get("DANCE_SHARED_DATA") or REPO_ROOT.parent / "shared" / "data")
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm"}
 ACCEPTANCE_RATIO = 0.85
 DETECTOR_ONLY_FRAMES = 128  # pre-decoded frames held in memory for the detector-only figure

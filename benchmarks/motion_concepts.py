@@ -56,6 +56,7 @@ from dance.concepts import MotionClips, motion_clips_from_tables
 from dance.config import load_config
 from dance.preprocess import ground_truth_uri
 from dance.synth.clip_primitives import clip_frame_windows, clip_primitives, read_frame_primitives
+from dance.workdir import require_done
 
 CLIP_COLUMNS = ["video_id", "clip_index", "start", "end", "pose", "kept"]
 PURE_CLUSTER = 0.9  # a cluster is "pure" when at least this share of it is one primitive
@@ -80,7 +81,10 @@ def load_train_clips(workdir: str, truth_uri: str, normalization: str) -> tuple[
     manifest = storage.read_parquet(
         storage.join(workdir, "manifest.parquet"), columns=["video_id", "label", "split"]
     )
-    motion: MotionClips = motion_clips_from_tables(clips, manifest, normalization).sorted()
+    length = require_done(workdir, "preprocess").facts["clip_length"]
+    motion: MotionClips = motion_clips_from_tables(
+        clips, manifest, normalization, clip_length=length
+    ).sorted()
     train = motion.split == "train"
     keys = list(
         zip(motion.video_id[train].tolist(), motion.clip_index[train].tolist(), strict=True)

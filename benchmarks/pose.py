@@ -39,8 +39,7 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from dance.pose._tiny import build_tiny_rtdetr, build_tiny_vitpose
-from dance.pose._vitpose import ViTPoseEstimator
+from dance.pose import ViTPoseEstimator, build_tiny_rtdetr, build_tiny_vitpose
 
 # The pose models measured; the acceptance figure is the tiny test model's.
 POSE_MODELS = {

@@ -178,7 +178,6 @@ def one_process(settings: Path, workdir: Path) -> dict[str, Any]:
     from dance import storage
     from dance.encoders import DualEncoder, VideoBackbone
     from dance.manifest import Manifest
-    from dance.pipeline import manifest_uri
     from dance.pose.estimator import build_pose_estimator
     from dance.preprocess import (
         GroundTruthKeypoints,
@@ -192,6 +191,7 @@ def one_process(settings: Path, workdir: Path) -> dict[str, Any]:
         summarize_outputs,
         write_part,
     )
+    from dance.workdir import manifest_uri
     from ray_jobs.preprocess import decode_plan
 
     seconds: dict[str, float] = {"imports": time.perf_counter() - started}
@@ -205,7 +205,7 @@ def one_process(settings: Path, workdir: Path) -> dict[str, Any]:
     dual = DualEncoder.from_pretrained(models.dual, kind=cfg.dual_encoder.kind, device="cpu")
     seconds["load_models"] = time.perf_counter() - setup
 
-    table = Manifest.read(manifest_uri(cfg)).table
+    table = Manifest.read(manifest_uri(cfg.workdir)).table
     items = [
         {"video_id": v, "uri": u}
         for v, u in zip(
@@ -248,7 +248,7 @@ def one_process(settings: Path, workdir: Path) -> dict[str, Any]:
         ("pose", pose, cfg.pose.resources.batch_size),
         ("backbone", embed_backbone, cfg.backbone.resources.batch_size),
         ("dual", embed_dual, cfg.dual_encoder.resources.batch_size),
-        ("write", write, cfg.preprocess.rows_per_part),
+        ("write", write, cfg.preprocess.writer.batch_size),
     ]
     for name, step, size in chain:
         flow = map(timed(name, step, seconds), rebatch(flow, size))
@@ -256,7 +256,7 @@ def one_process(settings: Path, workdir: Path) -> dict[str, Any]:
 
     start = time.perf_counter()
     truth_uri = ground_truth_uri(cfg)
-    summary = summarize_outputs(cfg.workdir, cfg.clips, GroundTruthKeypoints(truth_uri) if truth_uri else None)
+    summary = summarize_outputs(cfg.workdir, cfg.clips.clip_length, GroundTruthKeypoints(truth_uri) if truth_uri else None)
     seconds["summary"] = time.perf_counter() - start
     wall = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -421,9 +421,9 @@ def child(args: list[str], log: Path) -> dict[str, Any]:
 
 def render_data(work: Path, classes: int, per_class: int, seed: int) -> dict[str, Any]:
     """DANCE-Synth demo videos and the tiny encoders, once; what was made."""
+    from dance.config import SynthConfig
     from dance.encoders import build_tiny_videomae, build_tiny_xclip
     from dance.synth import generate_dataset
-    from dance.synth.config import SynthConfig
 
     synth = SynthConfig.preset_config(
         "demo", num_classes=classes, videos_per_class=per_class, shifted_test=False, seed=seed
@@ -438,8 +438,8 @@ def render_data(work: Path, classes: int, per_class: int, seed: int) -> dict[str
 
 def render_memory_videos(work: Path, short: int, factor: int, seed: int) -> dict[str, str]:
     """One synth video of `short` frames and one of short * factor frames; their paths."""
+    from dance.config import SynthConfig
     from dance.synth import generate_dataset
-    from dance.synth.config import SynthConfig
 
     paths = {}
     for name, frames in (("short", short), ("long", short * factor)):
@@ -539,13 +539,14 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "load_average_before": load_average()}
     data = render_data(work, args.classes, args.videos_per_class, args.seed)
 
-    from dance.pipeline import manifest_uri, prepare_manifest
+    from dance.datasets import prepare_manifest
+    from dance.workdir import manifest_uri
 
     workdirs = {"one_process": work / "out_one_process", "ray": work / "out_ray"}
     cfg = load_job_config(settings, workdirs["one_process"])
     manifest = prepare_manifest(cfg, _quiet)
     workdirs["ray"].mkdir(parents=True)
-    shutil.copy(manifest_uri(cfg), workdirs["ray"] / "manifest.parquet")  # same manifest
+    shutil.copy(manifest_uri(cfg.workdir), workdirs["ray"] / "manifest.parquet")  # same manifest
     results["settings"] = {
         "videos": len(manifest),
         "data": data,
@@ -558,8 +559,7 @@ def run_all(args: argparse.Namespace) -> dict[str, Any]:
                      "tracking": cfg.pose.mediapipe_tracking},
             "backbone": cfg.backbone.resources.model_dump(),
             "dual": cfg.dual_encoder.resources.model_dump(),
-            "writer": {"num_cpus": cfg.preprocess.writer_num_cpus,
-                       "rows_per_part": cfg.preprocess.rows_per_part},
+            "writer": cfg.preprocess.writer.model_dump(),
         },
     }
 

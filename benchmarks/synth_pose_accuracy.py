@@ -25,9 +25,9 @@ import decord
 import numpy as np
 import pyarrow.parquet as pq
 
+from dance.config import SynthConfig
 from dance.pose import COCO17_JOINTS, BlazePoseEstimator
 from dance.synth import (
-    SynthConfig,
     generate_dataset,
     load_ground_truth,
     normalised_joint_errors,

@@ -4,13 +4,37 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Callable, Sequence
 
 from dance import storage
-from dance.config import ConfigError, DanceConfig, load_config
+from dance.config import DanceConfig, load_config
+from dance.datasets import prepare_manifest
+from dance.errors import DanceError
 from dance.manifest import Manifest
-from dance.pipeline import Log, manifest_uri, prepare_manifest
+from dance.progress import Log, log_to_stderr
+from dance.workdir import backbone_dir, manifest_uri
+
+# Non-secret AWS settings that Ray workers need to reach the same S3 as the driver.
+# Credentials are never forwarded (a runtime_env is visible cluster-wide): workers find
+# their own through the standard AWS chain (instance role, their environment, a profile).
+_AWS_ENV = (
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_PROFILE",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_EC2_METADATA_DISABLED",
+)
+
+
+def aws_runtime_env(cfg: DanceConfig, uris: Sequence[str]) -> dict[str, object]:
+    """Extra Ray options forwarding the non-secret AWS settings when S3 is read or written."""
+    if not (storage.is_s3(cfg.workdir) or any(storage.is_s3(u) for u in uris)):
+        return {}
+    env = {name: os.environ[name] for name in _AWS_ENV if name in os.environ}
+    return {"runtime_env": {"env_vars": env}} if env else {}
 
 
 def ensure_ray(cfg: DanceConfig, log: Log) -> None:
@@ -30,7 +54,7 @@ def ensure_ray(cfg: DanceConfig, log: Log) -> None:
 
 def load_or_prepare_manifest(cfg: DanceConfig, log: Log) -> Manifest:
     """The run's manifest (<workdir>/manifest.parquet), built (DANCE-Synth rendered) if missing."""
-    uri = manifest_uri(cfg)
+    uri = manifest_uri(cfg.workdir)
     if storage.exists(uri):
         return Manifest.read(uri)
     log(f"no manifest at {uri}: building it")
@@ -83,24 +107,20 @@ def with_absolute_paths(cfg: DanceConfig) -> DanceConfig:
 
 def finetune_output_uri(cfg: DanceConfig) -> str:
     """Where `dance finetune-backbone` writes: finetune.output, else <workdir>/backbone."""
-    return cfg.finetune.output or storage.join(cfg.workdir, "backbone")
-
-
-def log_to_stderr(line: str) -> None:
-    """The jobs' default log: one line on stderr, flushed (job logs interleave with Ray's)."""
-    print(line, file=sys.stderr, flush=True)
+    return cfg.finetune.output or backbone_dir(cfg.workdir)
 
 
 def job_main(
-    run: Callable[[DanceConfig, Log], object],
+    run: Callable[..., object],
     prog: str,
     description: str | None,
     argv: Sequence[str] | None = None,
 ) -> int:
-    """`python -m ray_jobs.X --config PRESET_OR_YAML [--set key=value ...]`: run, exit code.
+    """`python -m ray_jobs.X --config PRESET_OR_YAML [--set key=value ...] [--force]`.
 
-    Expected errors (a bad config, a missing input) print one line and exit 2, so a
-    `ray job submit` log shows the cause and the fix, not a traceback.
+    User-fixable errors (DanceError: a bad config, a missing input, a stale stage) print
+    one line and exit 2, so a `ray job submit` log shows the cause and the fix; any other
+    exception is a bug and keeps its traceback.
     """
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--config", "-c", default="demo", help="preset name or YAML path")
@@ -113,10 +133,15 @@ def job_main(
         metavar="KEY=VALUE",
         help="override one key, e.g. --set train.lam=7e-4 (repeatable)",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="redo the stage: remove its outputs first, even if they match another config",
+    )
     args = parser.parse_args(argv)
     try:
-        run(load_config(args.config, args.overrides), log_to_stderr)
-    except (ConfigError, ValueError, FileNotFoundError, storage.StorageError) as err:
+        run(load_config(args.config, args.overrides), log_to_stderr, force=args.force)
+    except DanceError as err:
         log_to_stderr(f"error: {err}")
         return 2
     return 0

@@ -20,14 +20,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 import ray
 import torch
 
 from dance import storage
-from dance.config import DanceConfig
+from dance.config import DanceConfig, StorageConfig
+from dance.datasets import manifest_content_sha256
 from dance.finetune import (
     CachePart,
     ClipCache,
@@ -57,8 +58,10 @@ from dance.finetune import (
     steps_per_epoch,
 )
 from dance.manifest import SPLITS, Manifest
+from dance.progress import Log, log_to_stderr
+from dance.workdir import begin_stage, current_record, manifest_uri, model_reference
+from ray_jobs._placement import cpu_threads, scaling_config, task_options
 from ray_jobs._runtime import (
-    Log,
     ensure_ray,
     finetune_output_uri,
     job_main,
@@ -114,9 +117,14 @@ def build_cache(cfg: DanceConfig, manifest: Manifest, spec: ClipSpec, log: Log) 
         log(f"clip cache {directory}: all {len(manifest)} videos already there")
         return cache
     start = time.perf_counter()
-    parts = plan_parts(cache, todo, cfg.finetune.cache_part_videos)
-    decode = ray.remote(num_cpus=cfg.finetune.decode_cpus)(_build_part_task)
-    refs = [decode.remote(cfg.storage, directory, name, videos, spec) for name, videos in parts]
+    resources = cfg.finetune.decode
+    parts = plan_parts(cache, todo, resources.batch_size)
+    decode = ray.remote(_build_part_task).options(**task_options(resources))
+    refs: list[ray.ObjectRef] = []
+    for name, videos in parts:
+        if len(refs) >= resources.pool_size:  # at most pool_size decode tasks at once
+            ray.wait(refs, num_returns=len(refs) - resources.pool_size + 1)
+        refs.append(decode.remote(cfg.storage, directory, name, videos, spec))
     cache = merge_parts(cache, ray.get(refs))
     log(
         f"clip cache {directory}: decoded {len(todo)} videos in {len(parts)} part(s) "
@@ -126,7 +134,7 @@ def build_cache(cfg: DanceConfig, manifest: Manifest, spec: ClipSpec, log: Log) 
 
 
 def _build_part_task(
-    storage_config: storage.StorageConfig,
+    storage_config: StorageConfig,
     directory: str,
     name: str,
     videos: list[tuple[str, str]],
@@ -164,8 +172,7 @@ def train_worker(loop_config: dict) -> None:
     cfg = DanceConfig.model_validate(loop_config["dance"])
     storage.configure(cfg.storage)
     fc = cfg.finetune
-    # Threads beyond the worker's CPUs thrash (measured: 40x slower on a busy 2-core machine).
-    torch.set_num_threads(max(1, int(fc.cpus_per_worker)))
+    torch.set_num_threads(cpu_threads(fc.workers))
     context = ray.train.get_context()
     shard = Shard(context.get_world_rank(), context.get_world_size())
     spec: ClipSpec = loop_config["spec"]
@@ -194,7 +201,7 @@ def train_worker(loop_config: dict) -> None:
 
     state = fit(model, optimizer, train, val, spec, fc, state, loop_config["steps"], report, shard)
     if state.test is None:
-        test_metrics = evaluate_best(model, state, test, spec, fc.batch_size)
+        test_metrics = evaluate_best(model, state, test, spec, fc.workers.batch_size)
         _report(
             {"epoch": state.epoch, **test_metrics},
             model,
@@ -227,7 +234,7 @@ def _report(
 
 def _trainer(cfg: DanceConfig, loop_config: dict) -> TorchTrainer:
     """The TorchTrainer: workers, CPUs/GPUs each, checkpoints under <state_dir>/ray_train."""
-    from ray.train import CheckpointConfig, RunConfig, ScalingConfig
+    from ray.train import CheckpointConfig, RunConfig
     from ray.train.torch import TorchTrainer
 
     fc = cfg.finetune
@@ -240,11 +247,7 @@ def _trainer(cfg: DanceConfig, loop_config: dict) -> TorchTrainer:
     return TorchTrainer(
         train_worker,
         train_loop_config=loop_config,
-        scaling_config=ScalingConfig(
-            num_workers=fc.num_workers,
-            use_gpu=fc.use_gpu,
-            resources_per_worker={"CPU": fc.cpus_per_worker, **({"GPU": 1} if fc.use_gpu else {})},
-        ),
+        scaling_config=scaling_config(fc.workers),
         run_config=RunConfig(
             name=fc.run_name,
             checkpoint_config=CheckpointConfig(num_to_keep=fc.keep_checkpoints),
@@ -253,13 +256,52 @@ def _trainer(cfg: DanceConfig, loop_config: dict) -> TorchTrainer:
     )
 
 
-def run_finetune(cfg: DanceConfig, log: Log = print) -> FinetuneReport:
-    """Fine-tune the backbone as cfg.finetune says and export it; return the report."""
+def _finetune_inputs(cfg: DanceConfig, manifest: Manifest) -> dict[str, dict[str, Any]]:
+    """What fine-tuning reads besides config: the manifest's content and the initial model."""
+    inputs = {
+        "manifest": {
+            "id": manifest_uri(cfg.workdir),
+            "sha256": manifest_content_sha256(manifest),
+        }
+    }
+    if cfg.finetune.init != "tiny":
+        inputs["init"] = model_reference(cfg.finetune.init)
+    return inputs
+
+
+def run_finetune(
+    cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False
+) -> FinetuneReport:
+    """Fine-tune the backbone as cfg.finetune says and export it; return the report.
+
+    Done already (a finished record for this config, manifest and initial model, and the
+    exported model in place): returns the recorded report without work. `force` removes
+    the output, the checkpoints and the clip cache and starts over.
+    """
     start = time.perf_counter()
     cfg = with_absolute_paths(cfg)
     storage.configure(cfg.storage)
     fc = cfg.finetune
     manifest = load_or_prepare_manifest(cfg, log)
+    config = cfg.model_dump(mode="json")
+    inputs = _finetune_inputs(cfg, manifest)
+    done = None if force else current_record(cfg.workdir, "finetune", config, inputs=inputs)
+    if done is not None and storage.exists(output_uri(cfg)):
+        report = FinetuneReport(**done.facts["report"])
+        log(f"finetune: done for this config on {done.finished_at}; reusing {report.output}")
+        return report
+    if force:
+        for uri in {output_uri(cfg), state_uri(cfg)}:
+            storage.remove(uri)
+    run = begin_stage(
+        cfg.workdir,
+        "finetune",
+        config,
+        inputs=inputs,
+        force=force,
+        log=log,
+        command="dance finetune-backbone --config <config>",
+    )
     spec = clip_spec_for(fc, cfg.backbone)
     processor_config = processor_config_for(fc)
     ensure_ray(cfg, log)
@@ -270,11 +312,11 @@ def run_finetune(cfg: DanceConfig, log: Log = print) -> FinetuneReport:
     for vid, reason in sorted(skipped.items()):
         log(f"skipped {vid}: {reason}")
     splits = _split_ids(manifest, cache)
-    steps = steps_per_epoch(len(splits["train"]), fc.num_workers, fc.batch_size)
+    steps = steps_per_epoch(len(splits["train"]), fc.workers.pool_size, fc.workers.batch_size)
     log(
         f"fine-tuning {fc.init} on {len(splits['train'])} train / {len(splits['val'])} val / "
         f"{len(splits['test'])} test videos, {len(manifest.class_names)} classes, "
-        f"{fc.epochs} epochs x {steps} steps, {fc.num_workers} worker(s)"
+        f"{fc.epochs} epochs x {steps} steps, {fc.workers.pool_size} worker(s)"
     )
     if not fc.resume:
         storage.remove(storage.join(state_uri(cfg), "ray_train", fc.run_name))
@@ -319,6 +361,14 @@ def run_finetune(cfg: DanceConfig, log: Log = print) -> FinetuneReport:
         chance=chance,
         skipped=skipped,
         seconds=time.perf_counter() - start,
+    )
+    run.finish(
+        facts={
+            "report": asdict(report),
+            "model": model_reference(output),
+            "class_names": manifest.class_names,
+        },
+        counts={"videos_skipped": len(skipped), "epochs": len(state.history)},
     )
     log(report.describe())
     if math.isnan(report.test_acc):

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 from dance import storage
 from dance.config import DanceConfig
-from dance.pipeline import prepare_manifest
-from ray_jobs._runtime import Log, with_absolute_paths
+from dance.datasets import prepare_manifest
+from dance.progress import Log
+from ray_jobs._runtime import with_absolute_paths
 from ray_jobs.discover import run_discover
 from ray_jobs.finetune_backbone import run_finetune
 from ray_jobs.preprocess import run_preprocess

@@ -15,7 +15,6 @@ Graph (one Ray Data pipeline; every stage an actor pool sized from config):
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Sequence
@@ -24,37 +23,27 @@ from typing import Any
 from dance import storage
 from dance.config import DanceConfig, StageResources
 from dance.manifest import Manifest
-from dance.pipeline import manifest_uri
 from dance.preprocess import (
     DecodePlan,
     EncoderModels,
     GroundTruthKeypoints,
     PreprocessSummary,
+    annotation_reader,
     done_video_ids,
     ground_truth_uri,
+    preprocess_facts,
+    preprocess_inputs,
+    read_videos,
     remove_orphan_clip_parts,
     remove_stale_temp_files,
     resolve_encoder_models,
     summarize_outputs,
     sweep_stale_spills,
 )
-from dance.preprocess._parts import read_outputs
-from ray_jobs._runtime import Log, ensure_ray, job_main, log_to_stderr, with_absolute_paths
-
-SUMMARY_FILE = "preprocess_summary.json"
-# Non-secret AWS settings the actors need to reach the same S3 as the driver. Credentials
-# are never forwarded (runtime_env is visible cluster-wide): workers find their own
-# through the standard AWS chain (instance role, their environment, a profile).
-_AWS_ENV = (
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-    "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_S3",
-    "AWS_PROFILE",
-    "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
-    "AWS_EC2_METADATA_DISABLED",
-)
+from dance.progress import Log, log_to_stderr
+from dance.workdir import begin_stage, manifest_uri, summary_uri
+from ray_jobs._placement import map_batches_args
+from ray_jobs._runtime import aws_runtime_env, ensure_ray, job_main, with_absolute_paths
 
 
 def _stage_plan(cfg: DanceConfig, models: EncoderModels) -> list[tuple[str, StageResources]]:
@@ -64,6 +53,7 @@ def _stage_plan(cfg: DanceConfig, models: EncoderModels) -> list[tuple[str, Stag
         stages.append(("backbone.resources", cfg.backbone.resources))
     if models.dual:
         stages.append(("dual_encoder.resources", cfg.dual_encoder.resources))
+    stages.append(("preprocess.writer", cfg.preprocess.writer))
     return stages
 
 
@@ -71,20 +61,12 @@ def cpu_scale(demand: float, available: float) -> float:
     """Factor applied to every actor's num_cpus so all pools fit in `available` CPUs (<= 1).
 
     Every actor pool must start for the stream to flow: pools asking for more CPUs than
-    the cluster has leave Ray Data waiting forever (ENVIRONMENT.md), so they are scaled
+    the cluster has leave Ray Data waiting forever (docs/environment.md), so they are scaled
     to 90 % of the CPUs, keeping their ratios.
     """
     if demand <= 0 or available <= 0 or demand <= 0.9 * available:
         return 1.0
     return 0.9 * available / demand
-
-
-def _remote_args(cfg: DanceConfig, uris: Sequence[str]) -> dict[str, Any]:
-    """Extra actor options: forward non-secret AWS settings when S3 is read or written."""
-    if not (storage.is_s3(cfg.workdir) or any(storage.is_s3(u) for u in uris)):
-        return {}
-    env = {name: os.environ[name] for name in _AWS_ENV if name in os.environ}
-    return {"runtime_env": {"env_vars": env}} if env else {}
 
 
 def build_dataset(
@@ -96,7 +78,6 @@ def build_dataset(
 ) -> Any:
     """The Ray Data pipeline from (video_id, uri) items to the writer's report rows."""
     import ray
-    from ray.data import ActorPoolStrategy
 
     from actors.backbone import BackboneStage
     from actors.decode import DecodeStage
@@ -105,7 +86,7 @@ def build_dataset(
     from actors.writer import PartWriter
 
     stages = _stage_plan(cfg, models)
-    demand = sum(r.pool_size * r.num_cpus for _, r in stages) + cfg.preprocess.writer_num_cpus
+    demand = sum(r.pool_size * r.num_cpus for _, r in stages)
     available = float(ray.cluster_resources().get("CPU", 0.0))
     scale = cpu_scale(demand, available)
     if scale < 1.0:
@@ -114,17 +95,14 @@ def build_dataset(
             f"scaling every stage's num_cpus by {scale:.2f} so all pools can start "
             f"(set {', '.join(k + '.num_cpus' for k, _ in stages)} to silence this)"
         )
-    remote = _remote_args(cfg, [item["uri"] for item in items])
+    remote = aws_runtime_env(cfg, [item["uri"] for item in items])
 
     def stage(ds: Any, cls: type, resources: StageResources, kwargs: dict[str, Any]) -> Any:
         return ds.map_batches(
             cls,
             fn_constructor_kwargs=kwargs,
             batch_format="pyarrow",
-            batch_size=resources.batch_size,
-            compute=ActorPoolStrategy(size=resources.pool_size),
-            num_cpus=resources.num_cpus * scale,
-            num_gpus=resources.num_gpus,
+            **map_batches_args(resources, scale),
             **remote,
         )
 
@@ -134,26 +112,13 @@ def build_dataset(
     )
     ds = stage(ds, PoseStage, cfg.pose.resources, {"cfg": cfg})
     if models.backbone:
-        kwargs = {
-            "model": models.backbone,
-            "storage_config": cfg.storage,
-            "num_gpus": cfg.backbone.resources.num_gpus,
-        }
+        kwargs = {"model": models.backbone, "storage_config": cfg.storage}
         ds = stage(ds, BackboneStage, cfg.backbone.resources, kwargs)
     if models.dual:
-        kwargs = {
-            "model": models.dual,
-            "kind": cfg.dual_encoder.kind,
-            "storage_config": cfg.storage,
-            "num_gpus": cfg.dual_encoder.resources.num_gpus,
-        }
+        kwargs = {"model": models.dual, "kind": cfg.dual_encoder.kind, "storage_config": cfg.storage}
         ds = stage(ds, DualEncoderStage, cfg.dual_encoder.resources, kwargs)
-    writer = StageResources(
-        pool_size=1,
-        num_cpus=cfg.preprocess.writer_num_cpus,
-        batch_size=cfg.preprocess.rows_per_part,
-    )
-    return stage(ds, PartWriter, writer, {"workdir": cfg.workdir, "storage_config": cfg.storage})
+    writer_kwargs = {"workdir": cfg.workdir, "storage_config": cfg.storage}
+    return stage(ds, PartWriter, cfg.preprocess.writer, writer_kwargs)
 
 
 def decode_plan(cfg: DanceConfig, models: EncoderModels) -> DecodePlan:
@@ -175,7 +140,7 @@ def decode_plan(cfg: DanceConfig, models: EncoderModels) -> DecodePlan:
 
 def _check_outputs(workdir: str, manifest_ids: Sequence[str], log: Log) -> None:
     """Every manifest video_id exactly once in videos/; raise naming the offenders if not."""
-    ids = read_outputs(workdir, columns=["video_id"]).column("video_id").to_pylist()
+    ids = read_videos(workdir, columns=["video_id"]).column("video_id").to_pylist()
     seen: dict[str, int] = {}
     for video_id in ids:
         seen[video_id] = seen.get(video_id, 0) + 1
@@ -184,20 +149,37 @@ def _check_outputs(workdir: str, manifest_ids: Sequence[str], log: Log) -> None:
     if duplicated or missing:
         raise RuntimeError(
             f"preprocess outputs in {workdir} are inconsistent: duplicated {duplicated[:10]}, "
-            f"missing {missing[:10]}; delete {workdir}/videos and {workdir}/clips and rerun"
+            f"missing {missing[:10]}; redo them with `dance preprocess --force`"
         )
     extra = set(seen) - set(manifest_ids)
     if extra:
         log(f"note: {len(extra)} video(s) in videos/ are not in the manifest (an older manifest?)")
 
 
-def run_preprocess(cfg: DanceConfig, log: Log = log_to_stderr) -> PreprocessSummary:
-    """Preprocess every manifest video not yet done; summarise all outputs; write the summary."""
+def run_preprocess(
+    cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False
+) -> PreprocessSummary:
+    """Preprocess every manifest video not yet done; summarise all outputs; write the summary.
+
+    Refuses, before any work, to resume outputs whose stage record was made by another
+    config or other models (`force` removes them and starts over).
+    """
     cfg = with_absolute_paths(cfg)
     storage.configure(cfg.storage)
     started = time.perf_counter()
-    manifest = Manifest.read(manifest_uri(cfg))
+    manifest = Manifest.read(manifest_uri(cfg.workdir))
     workdir = cfg.workdir
+    models = resolve_encoder_models(cfg, log)
+    inputs = preprocess_inputs(cfg, models)
+    run = begin_stage(
+        workdir,
+        "preprocess",
+        cfg.model_dump(mode="json"),
+        inputs=inputs,
+        force=force,
+        log=log,
+        command="dance preprocess --config <config>",
+    )
     for leftover in remove_stale_temp_files(workdir) + remove_orphan_clip_parts(workdir):
         log(f"resume: removed {leftover} (left by an interrupted run)")
     swept = sweep_stale_spills(cfg.preprocess.spill_dir)
@@ -219,30 +201,37 @@ def run_preprocess(cfg: DanceConfig, log: Log = log_to_stderr) -> PreprocessSumm
     reports: list[dict[str, Any]] = []
     if items:
         if cfg.pose.backend == "annotations":
-            from dance.preprocess import annotation_reader
-
             annotation_reader(cfg)  # fail before starting Ray when annotations are missing
-        models = resolve_encoder_models(cfg, log)
         ensure_ray(cfg, log)
         dataset = build_dataset(cfg, items, decode_plan(cfg, models), models, log)
         for batch in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
             reports.extend(batch.to_pylist())
     truth_uri = ground_truth_uri(cfg)
     truth = GroundTruthKeypoints(truth_uri) if truth_uri else None
-    summary = summarize_outputs(workdir, cfg.clips, truth)
+    summary = summarize_outputs(workdir, cfg.clips.clip_length, truth)
     summary.processed_this_run = len(reports)
     summary.skipped_as_done = len(manifest) - len(items)
     summary.frames_this_run = sum(int(r["num_frames"] or 0) for r in reports)
     summary.seconds = time.perf_counter() - started
     _check_outputs(workdir, manifest.video_ids, log)
-    storage.write_json(summary.to_dict(), storage.join(workdir, SUMMARY_FILE))
+    storage.write_json(summary.to_dict(), summary_uri(workdir, "preprocess"))
+    run.finish(
+        facts=preprocess_facts(cfg, models, inputs),
+        counts={
+            "videos": summary.videos,
+            "videos_ok": summary.videos_ok,
+            "clips": summary.clips,
+            "clips_kept": summary.clips_kept,
+            "processed_this_run": summary.processed_this_run,
+        },
+    )
     log(summary.describe())
-    log(f"summary written to {storage.join(workdir, SUMMARY_FILE)}")
+    log(f"summary written to {summary_uri(workdir, 'preprocess')}")
     return summary
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m ray_jobs.preprocess --config PRESET_OR_YAML [--set key=value ...]`."""
+    """`python -m ray_jobs.preprocess --config PRESET_OR_YAML [--set key=value ...] [--force]`."""
     return job_main(run_preprocess, "python -m ray_jobs.preprocess", __doc__, argv)
 
 

@@ -72,13 +72,14 @@ def s3_bucket(s3_endpoint: str) -> Iterator[str]:
     import boto3
 
     from dance import storage
+    from dance.config import StorageConfig
 
     name = f"test-{uuid.uuid4().hex[:16]}"
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
         Bucket=name
     )
     previous = storage.current_config()
-    storage.configure(storage.StorageConfig(s3_endpoint=s3_endpoint, s3_region="us-east-1"))
+    storage.configure(StorageConfig(s3_endpoint=s3_endpoint, s3_region="us-east-1"))
     try:
         yield f"s3://{name}"
     finally:
@@ -122,8 +123,8 @@ def ray_session() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def tiny_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """DANCE-Synth `tiny` (4 classes x 4 videos of 32 frames), rendered once per session."""
+    from dance.config import SynthConfig
     from dance.synth import generate_dataset
-    from dance.synth.config import SynthConfig
 
     root = tmp_path_factory.mktemp("tiny_synth")
     generate_dataset(SynthConfig.preset_config("tiny", workers=1), str(root))

@@ -29,7 +29,7 @@ def job_config(
         },
         "preprocess": {
             "decode": {"pool_size": 1, "num_cpus": 0.25, "batch_size": 1},
-            "rows_per_part": 3,
+            "writer": {"batch_size": 3},
             "spill_dir": str(tmp / "spill"),
             "enable_backbone": encoders is not None,
             "enable_dual": encoders is not None,

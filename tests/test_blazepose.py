@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dance.config import SynthConfig
 from dance.pose import BlazePoseEstimator
-from dance.synth import SynthConfig, generate_dataset, load_ground_truth, normalised_joint_errors
+from dance.synth import generate_dataset, load_ground_truth, normalised_joint_errors
 
 mediapipe_missing = False
 try:

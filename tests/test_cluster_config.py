@@ -142,7 +142,8 @@ def test_rayjob_images_are_the_same_dance_image_everywhere() -> None:
 
 def test_finetune_rayjob_trains_on_gpus() -> None:
     _, preset, overrides = _entrypoint(_load("kuberay/rayjob-finetune.yaml"))
-    assert load_config(preset, overrides).finetune.use_gpu is True
+    workers = load_config(preset, overrides).finetune.workers
+    assert workers.num_gpus >= 1 and workers.pool_size == 2
 
 
 def test_dockerfile_builds_on_the_installed_ray_gpu_image_without_the_cpu_torch_pin() -> None:

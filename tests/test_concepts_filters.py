@@ -1,4 +1,4 @@
-"""The REFERENCE.md 4 concept filters: length, parentheses, class echoes, near-duplicates."""
+"""Concept filters (docs/method.md section 4): length, parentheses, class echoes, duplicates."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dance.concepts.language import filter_concepts
-from dance.config._sections import LanguageConceptConfig
+from dance.config import LanguageConceptConfig
 
 CONFIG = LanguageConceptConfig()  # 30 characters, 0.84 class cut-off, 0.90 duplicate cut-off
 

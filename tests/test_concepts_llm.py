@@ -19,7 +19,7 @@ from openai_server import (  # tests/ is on sys.path (rootdir conftest)
 )
 
 from dance.concepts.language import LLMQueryError, query_llm_concepts
-from dance.config._sections import LanguageConceptConfig
+from dance.config import LanguageConceptConfig
 
 KEY_ENV = "DANCE_TEST_LLM_KEY"
 SECRET = "sk-test-5ecret-never-logged-0123456789"

@@ -19,7 +19,8 @@ from dance.concepts import (
     motion_summary,
     video_motion_labels,
 )
-from dance.config._sections import MotionConceptConfig
+from dance.config import MotionConceptConfig
+from dance.errors import StageError
 
 DIM = 8
 
@@ -200,8 +201,8 @@ def test_tables_are_joined_by_video_id_whatever_the_row_order() -> None:
     shuffled_clips = clips.take(rng.permutation(clips.num_rows))
     shuffled_manifest = manifest.take(rng.permutation(manifest.num_rows))
 
-    ordered = motion_clips_from_tables(clips, manifest)
-    shuffled = motion_clips_from_tables(shuffled_clips, shuffled_manifest)
+    ordered = motion_clips_from_tables(clips, manifest, clip_length=4)
+    shuffled = motion_clips_from_tables(shuffled_clips, shuffled_manifest, clip_length=4)
     assert len(ordered) == 23  # one rejected clip left out
     assert ordered.features.shape == (23, 4 * 17 * 2)
     split_of = dict(zip(shuffled.video_id.tolist(), shuffled.split.tolist(), strict=True))
@@ -220,8 +221,8 @@ def test_tables_are_joined_by_video_id_whatever_the_row_order() -> None:
 
 def test_clips_of_videos_missing_from_the_manifest_are_an_error() -> None:
     clips, manifest = pose_tables(np.random.default_rng(9))
-    with pytest.raises(ValueError, match="missing from the manifest"):
-        motion_clips_from_tables(clips, manifest.slice(0, 5))
+    with pytest.raises(StageError, match="missing from the manifest"):
+        motion_clips_from_tables(clips, manifest.slice(0, 5), clip_length=4)
 
 
 def test_summary_reports_sizes_and_nmi_against_class_labels() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 from dance.concepts._answer_parsing import parse_answer
 from dance.concepts.language import concepts_from_annotations, concepts_from_files
-from dance.config._sections import LanguageConceptConfig
+from dance.config import LanguageConceptConfig
 
 
 def test_dash_bullet_and_star_bullets_are_items() -> None:

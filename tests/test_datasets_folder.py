@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dance.datasets import DatasetConfig, build_manifest, folder_manifest
+from dance.config import DatasetConfig
+from dance.datasets import build_manifest, folder_manifest
 from dance.manifest import ManifestError
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from dance import storage
-from dance.datasets import DatasetConfig, build_manifest, kinetics_manifest
+from dance.config import DatasetConfig
+from dance.datasets import build_manifest, kinetics_manifest
 from dance.manifest import ManifestError
 
 HEADER = "label,youtube_id,time_start,time_end,split\n"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dance.datasets import KTH5_ACTIONS, KTH_ACTIONS, DatasetConfig, build_manifest, kth_manifest
+from dance.config import DatasetConfig
+from dance.datasets import KTH5_ACTIONS, KTH_ACTIONS, build_manifest, kth_manifest
 from dance.manifest import ManifestError
 
 

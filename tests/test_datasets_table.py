@@ -8,7 +8,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from dance.datasets import DatasetConfig, build_manifest, table_manifest
+from dance.config import DatasetConfig
+from dance.datasets import build_manifest, table_manifest
 from dance.manifest import MANIFEST_COLUMNS, ManifestError
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dance.datasets import DatasetConfig, build_manifest, ucf101_manifest
+from dance.config import DatasetConfig
+from dance.datasets import build_manifest, ucf101_manifest
 from dance.manifest import ManifestError
 
 

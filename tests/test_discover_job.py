@@ -12,10 +12,16 @@ import pytest
 from preprocess_helpers import job_config
 
 from dance import storage
-from dance.concepts import motion_clips_from_tables, nearest_centroid
-from dance.concepts._bundle import labels_table, read_concept_bundle
+from dance.concepts import (
+    labels_table,
+    motion_clips_from_tables,
+    nearest_centroid,
+    read_concept_bundle,
+)
+from dance.datasets import prepare_manifest
+from dance.errors import StageError
 from dance.manifest import Manifest
-from dance.pipeline import manifest_uri, prepare_manifest
+from dance.workdir import manifest_uri, require_done
 
 BROKEN = "zz_broken_video"  # sorts last; its file is not a video, so preprocess fails it
 LAYOUT = [
@@ -40,7 +46,7 @@ def _quiet(line: str) -> None:
 
 def _with_broken_video(cfg, tmp: Path) -> Manifest:
     """The tiny synth manifest plus one train video whose file is not a video."""
-    manifest = Manifest.read(manifest_uri(cfg))
+    manifest = Manifest.read(manifest_uri(cfg.workdir))
     broken = tmp / "broken.mp4"
     broken.write_bytes(b"this is not a video")
     first = manifest.table.slice(0, 1).to_pylist()[0]
@@ -49,7 +55,7 @@ def _with_broken_video(cfg, tmp: Path) -> Manifest:
         [manifest.table, pa.Table.from_pylist([row], schema=manifest.table.schema)]
     )
     extended = Manifest(table, manifest.class_names)
-    extended.write(manifest_uri(cfg))
+    extended.write(manifest_uri(cfg.workdir))
     return extended
 
 
@@ -139,7 +145,9 @@ def test_val_and_test_clips_are_assigned_to_their_nearest_centroid(annotations_r
     cfg, _, manifest = annotations_run
     bundle = read_concept_bundle(str(_concepts(cfg)))
     clips = motion_clips_from_tables(
-        storage.read_parquet(str(Path(cfg.workdir) / "clips")), manifest.table
+        storage.read_parquet(str(Path(cfg.workdir) / "clips")),
+        manifest.table,
+        clip_length=require_done(cfg.workdir, "preprocess").facts["clip_length"],
     )
     features = {
         (v, int(i)): f
@@ -258,7 +266,7 @@ def test_discover_without_preprocess_outputs_says_to_run_preprocess(tmp_path, ti
 
     cfg, _ = job_config(tmp_path, str(tmp_path / "work"), tiny_synth, None)
     prepare_manifest(cfg, log=_quiet)
-    with pytest.raises(FileNotFoundError, match="dance preprocess"):
+    with pytest.raises(StageError, match="run `dance preprocess"):
         run_discover(cfg, log=_quiet)
 
 

@@ -1,11 +1,14 @@
-"""Which frames feed the backbone (16) and the dual encoder (8): exact indices (REFERENCE.md 5, 6)."""
+"""Which frames feed the backbone (16) and the dual encoder (8): exact indices.
+
+The rules are in docs/method.md sections 5 and 6.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from dance.config._sections import BackboneConfig, DualEncoderConfig
+from dance.config import BackboneConfig, DualEncoderConfig
 from dance.encoders import backbone_frame_indices, dual_frame_indices
 
 SEGMENTS = BackboneConfig(sampling="segment_middles")

@@ -34,9 +34,9 @@ _TINY_MODEL = [
     "finetune.tiny_layers=1",
     "finetune.tiny_heads=2",
     "finetune.tiny_intermediate_size=64",
-    "finetune.batch_size=4",
+    "finetune.workers.batch_size=4",
     "finetune.warmup_epochs=0",
-    "finetune.cache_part_videos=8",
+    "finetune.decode.batch_size=8",
     "backbone.num_frames=4",
 ]
 

@@ -60,7 +60,7 @@ def _config(**overrides: object) -> FinetuneConfig:
         "tiny_heads": 2,
         "tiny_intermediate_size": 64,
         "epochs": 30,
-        "batch_size": 4,
+        "workers": {"batch_size": 4},
         "lr": 3e-3,
         "warmup_epochs": 0,
         "label_smoothing": 0.0,
@@ -96,7 +96,7 @@ def test_training_reduces_the_loss_and_overfits_a_tiny_set() -> None:
     config = _config(eval_every_epochs=30)
     model, optimizer, spec = _setup(config)
     data = _clipset()
-    steps = steps_per_epoch(len(data), 1, config.batch_size)
+    steps = steps_per_epoch(len(data), 1, config.workers.batch_size)
     state = fit(model, optimizer, data, data, spec, config, TrainState(), steps)
     assert state.history[-1]["train_loss"] < 0.5 * state.history[0]["train_loss"]
     _, accuracy, count = evaluate(model, data, spec, batch_size=4)
@@ -110,7 +110,7 @@ class _Killed(Exception):
 def test_resuming_from_a_checkpoint_continues_exactly(tmp_path: Path) -> None:
     config = _config(epochs=3, flip=True, warmup_epochs=1)
     data, val = _clipset(), _clipset(4, seed=1)
-    steps = steps_per_epoch(len(data), 1, config.batch_size)
+    steps = steps_per_epoch(len(data), 1, config.workers.batch_size)
     straight, optimizer, spec = _setup(config)
     straight_state = fit(straight, optimizer, data, val, spec, config, TrainState(), steps)
 

@@ -1,11 +1,11 @@
-"""Key clips (REFERENCE.md 1): which keyframes, and the frame window around each."""
+"""Key clips (docs/method.md section 1): which keyframes, and the frame window around each."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from dance.config._sections import ClipConfig
+from dance.config import ClipConfig
 from dance.keyframes import clip_windows, select_keyframes
 
 

@@ -1,4 +1,4 @@
-"""Keyframe detector rules (REFERENCE.md 1) on hand-made frames and signals."""
+"""Keyframe detector rules (docs/method.md section 1) on hand-made frames and signals."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from dance.config._sections import KeyframeConfig
+from dance.config import KeyframeConfig
 from dance.keyframes import (
     KeyframeDetector,
     brightened_pixel_counts,

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from dance.config._sections import KeyframeConfig
+from dance.config import KeyframeConfig
 from dance.keyframes import KeyframeDetector, _fused_count, brightened_pixel_counts
 from dance.keyframes._fused_count import (
     count_increases,

@@ -1,6 +1,6 @@
 """Our keyframes equal a plain per-frame re-statement of the reference on every real video.
 
-The reference (REFERENCE.md 1) decodes with cv2.VideoCapture (BGR), converts BGR2GRAY,
+The reference (docs/method.md section 1) decodes with cv2.VideoCapture (BGR), converts BGR2GRAY,
 blurs 9x9, counts non-zeros of a saturating subtract, removes an iterative polyfit
 baseline and takes peakutils-style peaks. It is written out below as simply as possible,
 one frame and one sample at a time, and compared with the vectorised streaming detector.
@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from dance.config._sections import KeyframeConfig
+from dance.config import KeyframeConfig
 from dance.keyframes import KeyframeDetector, polynomial_baseline
 from dance.video import open_video
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from dance.config._sections import PoseConfig
+from dance.config import PoseConfig
 from dance.pose.estimator import (
     AnnotationPoseSource,
     PoseEstimator,
@@ -107,8 +107,7 @@ def test_annotation_source_rejects_a_non_coco17_skeleton() -> None:
 
 
 def test_factory_builds_the_vitpose_backend(tmp_path: Path, one_torch_thread: None) -> None:
-    from dance.pose._tiny import build_tiny_rtdetr, build_tiny_vitpose
-    from dance.pose._vitpose import ViTPoseEstimator
+    from dance.pose import ViTPoseEstimator, build_tiny_rtdetr, build_tiny_vitpose
 
     config = PoseConfig(
         backend="vitpose",
@@ -140,7 +139,7 @@ def test_factory_builds_the_mediapipe_backend() -> None:
     _HAS_MMPOSE, reason="mmpose is importable here; the missing-package message cannot show"
 )
 def test_factory_explains_how_to_install_mmpose_when_it_is_absent() -> None:
-    with pytest.raises(ImportError, match=r"pip install 'dance\[mmpose\]'.*ENVIRONMENT\.md"):
+    with pytest.raises(ImportError, match=r"pip install 'dance\[mmpose\]'.*docs/environment\.md"):
         build_pose_estimator(PoseConfig(backend="mmpose"))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dance.config._sections import PoseConfig
+from dance.config import PoseConfig
 from dance.pose.filters import (
     CLIP_REJECT_REASONS,
     ClipDecision,

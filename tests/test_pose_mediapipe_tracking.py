@@ -9,10 +9,9 @@ import pytest
 
 pytest.importorskip("mediapipe", reason="mediapipe is an optional extra: pip install 'dance[mediapipe]'")
 
-from dance.config._sections import PoseConfig
+from dance.config import PoseConfig, SynthConfig
 from dance.pose.estimator import build_pose_estimator
 from dance.synth import generate_dataset, load_ground_truth, normalised_joint_errors
-from dance.synth.config import SynthConfig
 from dance.video import open_video
 
 

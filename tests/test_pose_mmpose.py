@@ -21,14 +21,10 @@ import cv2
 import torch
 from safetensors.torch import load_file
 
-from dance.config._sections import PoseConfig
+from dance.config import PoseConfig
 from dance.pose._boxes import crop_and_resize, crop_boxes
-from dance.pose._mmpose import (
-    MMPoseEstimator,
-    PersonBoxes,
-    load_state_dict,
-    whole_frame_detector,
-)
+from dance.pose._mmpose import MMPoseEstimator, PersonBoxes, whole_frame_detector
+from dance.pose._mmpose_loading import load_state_dict
 from dance.pose._mmpose_vit import (
     CHECKPOINT_FILE,
     CONFIG_FILE,

@@ -9,9 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from dance.pose._tiny import build_tiny_rtdetr, build_tiny_vitpose
-from dance.pose._vitpose import ViTPoseEstimator, decode_heatmaps
-from dance.pose.estimator import PoseEstimator, PoseResult
+from dance.pose import (
+    PoseEstimator,
+    PoseResult,
+    ViTPoseEstimator,
+    build_tiny_rtdetr,
+    build_tiny_vitpose,
+)
+from dance.pose._heatmaps import decode_heatmaps
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -13,11 +13,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 from preprocess_helpers import clips_by_id, job_config, rows_by_id, same_values, write_manifest
 
+from dance.datasets import prepare_manifest
 from dance.manifest import Manifest
-from dance.pipeline import manifest_uri, prepare_manifest
+from dance.preprocess import NO_PERSON
+from dance.workdir import manifest_uri
 
 REPO = Path(__file__).resolve().parents[1]
 CLIP_VALUES = 16 * 17 * 3  # L * J * 3 with the default clip length
@@ -103,38 +106,55 @@ def _bad_videos(folder: Path, good_video: Path) -> dict[str, tuple[str, str]]:
     writer = cv2.VideoWriter(str(folder / "one_frame.mp4"), fourcc, 25, size)
     writer.write(np.zeros((160, 160, 3), np.uint8))
     writer.release()
-    rng = np.random.default_rng(0)
-    writer = cv2.VideoWriter(str(folder / "noise.mp4"), fourcc, 25, size)
-    for _ in range(32):
-        writer.write(rng.integers(0, 256, (160, 160, 3), dtype=np.uint8))
-    writer.release()
     return {
         "bad_empty": (str(folder / "empty.mp4"), "empty"),
         "bad_truncated": (str(folder / "truncated.mp4"), "truncated"),
         "bad_text": (str(folder / "text.mp4"), "not_a_video"),
         "bad_one_frame": (str(folder / "one_frame.mp4"), "too_short"),
-        "bad_noise": (str(folder / "noise.mp4"), "no_person"),
         "bad_missing": (str(folder / "missing.mp4"), "missing"),
     }
 
 
+def _noise_video(path: Path) -> str:
+    """A readable 32-frame video of random noise: nothing a pose model takes for a person."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, (160, 160))
+    for _ in range(32):
+        writer.write(rng.integers(0, 256, (160, 160, 3), dtype=np.uint8))
+    writer.release()
+    return str(path)
+
+
+NOISE_ID = "no_person_noise"
+
+
 @pytest.fixture(scope="module")
-def fault_runs(ray_session, tiny_synth, tmp_path_factory):
-    """Mediapipe pose on 3 good videos, with and without one bad video of each kind."""
+def fault_runs(ray_session, tiny_synth, tiny_encoders, tmp_path_factory):
+    """Mediapipe pose on 3 good videos, with and without one bad video of each kind and a
+    video without a person; the mixed run also embeds (tiny encoders)."""
     tmp = tmp_path_factory.mktemp("faults")
     good_manifest = Manifest.read(str(tiny_synth / "manifest.parquet"))
     good = list(
-        zip(good_manifest.video_ids[:3], good_manifest.table.column("uri").to_pylist()[:3], strict=True)
+        zip(
+            good_manifest.video_ids[:3],
+            good_manifest.table.column("uri").to_pylist()[:3],
+            strict=True,
+        )
     )
     bad = _bad_videos(tmp / "bad", Path(good[0][1]))
-    pose = {"backend": "mediapipe", "resources": {"pool_size": 1, "num_cpus": 0.25, "batch_size": 8}}
+    noise = (NOISE_ID, _noise_video(tmp / "bad" / "noise.mp4"))
+    pose = {
+        "backend": "mediapipe",
+        "resources": {"pool_size": 1, "num_cpus": 0.25, "batch_size": 8},
+    }
     runs = {}
-    for name, records in (
-        ("mixed", good + [(vid, uri) for vid, (uri, _) in bad.items()]),
-        ("clean", good),
+    for name, records, encoders in (
+        ("mixed", good + [(vid, uri) for vid, (uri, _) in bad.items()] + [noise], tiny_encoders),
+        ("clean", good, None),
     ):
-        cfg, _ = job_config(tmp, str(tmp / name), tiny_synth, None, pose=pose)
-        write_manifest(records, manifest_uri(cfg))
+        cfg, _ = job_config(tmp, str(tmp / name), tiny_synth, encoders, pose=pose)
+        write_manifest(records, manifest_uri(cfg.workdir))
         runs[name] = (cfg, _run(cfg))
     return runs, bad, [vid for vid, _ in good]
 
@@ -156,8 +176,10 @@ def test_good_videos_are_unaffected_by_bad_neighbours(fault_runs):
     mixed_videos = rows_by_id(Path(mixed_cfg.workdir) / "videos")
     clean_videos = rows_by_id(Path(clean_cfg.workdir) / "videos")
     assert all(clean_videos[v]["status"] == "ok" for v in good_ids)
-    for video_id in good_ids:
-        assert same_values(mixed_videos[video_id], clean_videos[video_id])
+    for video_id in good_ids:  # the clean run has no encoders: compare without them
+        assert same_values(
+            _without_encoders(mixed_videos)[video_id], _without_encoders(clean_videos)[video_id]
+        )
     mixed_clips = clips_by_id(Path(mixed_cfg.workdir) / "clips")
     clean_clips = clips_by_id(Path(clean_cfg.workdir) / "clips")
     assert set(clean_clips) == {k for k in mixed_clips if k[0] in good_ids}
@@ -167,9 +189,72 @@ def test_good_videos_are_unaffected_by_bad_neighbours(fault_runs):
     assert clean.keypoint_error["mean_normalised"] < 0.25
 
 
+def test_a_video_without_a_person_is_ok_with_backbone_and_dual_features(fault_runs):
+    runs, _, _ = fault_runs
+    cfg, _ = runs["mixed"]
+    row = rows_by_id(Path(cfg.workdir) / "videos")[NOISE_ID]
+    assert row["status"] == "ok" and row["error"] is None
+    assert len(row["backbone"]) == 32 and len(row["dual"]) == 16  # the tiny encoders' sizes
+
+
+def test_every_clip_of_a_video_without_a_person_is_written_and_rejected_no_person(fault_runs):
+    runs, _, _ = fault_runs
+    cfg, _ = runs["mixed"]
+    videos = rows_by_id(Path(cfg.workdir) / "videos")
+    clips = [
+        c for (vid, _), c in clips_by_id(Path(cfg.workdir) / "clips").items() if vid == NOISE_ID
+    ]
+    assert len(clips) == min(len(videos[NOISE_ID]["keyframes"]), cfg.clips.num_clips) > 0
+    assert {(c["kept"], c["reject_reason"]) for c in clips} == {(False, NO_PERSON)}
+
+
+def test_the_summary_counts_a_video_without_a_person_as_ok_with_no_kept_clip(fault_runs):
+    runs, bad, _ = fault_runs
+    (mixed_cfg, mixed), (_, clean) = runs["mixed"], runs["clean"]
+    noise_clips = [k for k in clips_by_id(Path(mixed_cfg.workdir) / "clips") if k[0] == NOISE_ID]
+    assert mixed.videos_ok == clean.videos_ok + 1 and mixed.videos == clean.videos + len(bad) + 1
+    assert mixed.videos_without_kept_clips == clean.videos_without_kept_clips + 1
+    assert mixed.rejected_by_reason[NO_PERSON] == len(noise_clips)
+
+
+def test_discover_gives_a_video_without_a_person_unknown_motion_labels_and_keeps_it(
+    fault_runs, tmp_path
+):
+    from ray_jobs.discover import run_discover
+
+    runs, _, good_ids = fault_runs
+    cfg, _ = runs["mixed"]
+    (tmp_path / "objects.txt").write_text("ball\n")
+    (tmp_path / "scenes.txt").write_text("grass field\n")
+    language = {
+        "source": "files",
+        "object_file": str(tmp_path / "objects.txt"),
+        "scene_file": str(tmp_path / "scenes.txt"),
+    }
+    discover = cfg.discover.model_copy(
+        update={
+            "language": cfg.discover.language.model_copy(update=language),
+            "motion": cfg.discover.motion.model_copy(update={"partition": 0}),
+        }
+    )
+    summary = run_discover(cfg.model_copy(update={"discover": discover}), log=lambda line: None)
+    labels = {
+        r["video_id"]: r
+        for r in pq.read_table(Path(cfg.workdir) / "concepts" / "labels.parquet").to_pylist()
+    }
+    noise = labels[NOISE_ID]
+    assert noise["motion_known"] is False and not any(noise["motion"])
+    assert noise["objects"] is not None and noise["scenes"] is not None  # it has a dual embedding
+    assert all(labels[v]["motion_known"] for v in good_ids)
+    assert summary.videos_ok_without_kept_clip == 1
+
+
 def _without_encoders(rows: dict[str, dict]) -> dict[str, dict]:
     """Video rows minus the encoder columns (runs without encoders leave them null)."""
-    return {k: {c: v for c, v in row.items() if c not in ("backbone", "dual")} for k, row in rows.items()}
+    return {
+        k: {c: v for c, v in row.items() if c not in ("backbone", "dual")}
+        for k, row in rows.items()
+    }
 
 
 # -- resume ---------------------------------------------------------------------------------
@@ -180,10 +265,12 @@ def test_a_job_killed_part_way_resumes_to_the_uninterrupted_outputs(
 ):
     ref_cfg, manifest, _ = reference_run
     cfg, config_path = job_config(
-        tmp_path, str(tmp_path / "work"), tiny_synth, None, preprocess={"rows_per_part": 1}
+        tmp_path, str(tmp_path / "work"), tiny_synth, None, preprocess={"writer": {"batch_size": 1}}
     )
     Path(cfg.workdir).mkdir(parents=True)
-    shutil.copy(manifest_uri(ref_cfg), manifest_uri(cfg))  # the same manifest, splits included
+    shutil.copy(
+        manifest_uri(ref_cfg.workdir), manifest_uri(cfg.workdir)
+    )  # the same manifest, splits included
     videos_dir = tmp_path / "work" / "videos"
     env = {**os.environ, "RAY_ADDRESS": ray_session, "PYTHONPATH": str(REPO)}
     driver = subprocess.Popen(
@@ -238,11 +325,11 @@ def test_the_job_reads_videos_from_and_writes_outputs_to_s3(
         s3_records.append((video_id, target))
     workdir = f"{s3_bucket}/work"
     cfg, _ = job_config(tmp_path, workdir, tiny_synth, None, storage={"s3_endpoint": s3_endpoint})
-    table = Manifest.read(manifest_uri(ref_cfg)).table
+    table = Manifest.read(manifest_uri(ref_cfg.workdir)).table
     s3_manifest = Manifest.from_table(
         table.set_column(table.column_names.index("uri"), "uri", [[u for _, u in s3_records]])
     )
-    s3_manifest.write(manifest_uri(cfg))
+    s3_manifest.write(manifest_uri(cfg.workdir))
 
     summary = _run(cfg)
 

@@ -14,8 +14,11 @@ from dance.config import BackboneConfig, ClipConfig, DualEncoderConfig, Keyframe
 from dance.keyframes import clip_windows, detect_keyframes
 from dance.manifest import Manifest
 from dance.preprocess import (
+    FAILURE_CODES,
+    NO_PERSON,
     DecodePlan,
     KeypointErrorMeter,
+    PreprocessSummary,
     SpillBuffer,
     assemble_clips,
     decode_video,
@@ -23,6 +26,7 @@ from dance.preprocess import (
     downscaled_size,
     embed_batch,
     failure_code,
+    failure_message,
     keypoint_errors,
     pack,
     part_id,
@@ -30,6 +34,7 @@ from dance.preprocess import (
     remove_orphan_clip_parts,
     run_isolated,
     shorter_side_size,
+    summarize_outputs,
     sweep_stale_spills,
     to_original_pixels,
     unpack,
@@ -171,6 +176,19 @@ def test_a_clip_touching_a_frame_without_person_is_rejected_as_invalid_frames():
     assert [r["reject_reason"] for r in clips.rows] == [None, "invalid_frames"]
 
 
+def test_every_clip_of_a_video_without_any_valid_pose_frame_is_rejected_as_no_person():
+    windows = np.array([[0, 1, 2], [3, 4, 5]])
+    clips = assemble_clips(windows, np.array([1, 4]), np.arange(6), _person(6), np.zeros(6, bool),
+                           PoseConfig())
+    assert [(r["kept"], r["reject_reason"]) for r in clips.rows] == [(False, NO_PERSON)] * 2
+
+
+def test_no_person_is_a_clip_reject_reason_not_a_video_failure_code():
+    assert NO_PERSON not in FAILURE_CODES
+    with pytest.raises(ValueError, match="unknown failure code"):
+        failure_message(NO_PERSON, "no valid pose frame")
+
+
 def test_keypoints_map_back_to_original_pixels():
     points = np.zeros((1, 17, 3), np.float32)
     points[0, 0] = (10, 20, 0.7)
@@ -204,13 +222,29 @@ def test_annotation_pose_fails_an_unannotated_video_and_keeps_the_others(tiny_sy
     assert rows[1]["status"] == "failed" and failure_code(rows[1]["error"]) == "pose_error"
 
 
-def test_a_video_whose_key_clips_hold_no_person_fails_as_no_person(tiny_synth, tmp_path):
+def test_a_video_whose_key_clips_hold_no_person_stays_ok_with_all_clips_no_person(
+    tiny_synth, tmp_path
+):
     from dance.pose.estimator import PoseResult
 
     video_id, uri = _first_video(tiny_synth)
     row = decode_video(video_id, uri, _plan(tmp_path, pose_frames=False))
     [out] = pose_batch([row], PoseConfig(), annotations=lambda v, i: PoseResult.missing(len(i)))
-    assert failure_code(out["error"]) == "no_person" and out["clips"] is None
+    assert out["status"] == "ok" and out["error"] is None
+    assert len(out["clips"]) == len(row["clip_keyframes"]) > 0
+    assert {(c["kept"], c["reject_reason"]) for c in out["clips"]} == {(False, NO_PERSON)}
+
+
+def test_a_video_without_a_person_goes_on_to_the_encoders(tiny_synth, tmp_path):
+    from dance.pose.estimator import PoseResult
+
+    video_id, uri = _first_video(tiny_synth)
+    plan = _plan(tmp_path, pose_frames=False, backbone_side=32)
+    row = decode_video(video_id, uri, plan)
+    posed = pose_batch([row], PoseConfig(), annotations=lambda v, i: PoseResult.missing(len(i)))
+    [out] = embed_batch(posed, lambda clips: np.ones((len(clips), 4)), "backbone_frames",
+                        "backbone_shape", "backbone", "backbone_error")
+    assert out["status"] == "ok" and out["backbone"] == [1.0] * 4
 
 
 def test_one_bad_clip_fails_only_its_video_in_a_backbone_batch(tiny_encoders):
@@ -247,6 +281,32 @@ def test_a_written_part_marks_its_videos_done_and_orphan_clips_are_removed(tmp_p
     orphan.write_bytes((tmp_path / "clips" / f"part-{part_id(['v1'])}.parquet").read_bytes())
     assert remove_orphan_clip_parts(str(tmp_path)) == [str(orphan)]
     assert not orphan.exists()
+
+
+# -- summary --------------------------------------------------------------------------------
+
+
+def _clip_row(video_id: str, kept: bool, reason: str | None) -> dict:
+    return {"video_id": video_id, "clip_index": 0, "start": 0, "end": 16, "keyframe": 8,
+            "pose": [0.0] * 816, "kept": kept, "reject_reason": reason}
+
+
+def test_the_summary_counts_ok_videos_without_a_kept_clip(tmp_path):
+    videos = [{"video_id": "person", "status": "ok"}, {"video_id": "nobody", "status": "ok"},
+              {"video_id": "no_keyframe", "status": "ok"},
+              {"video_id": "broken", "status": "failed", "error": "empty: 0 bytes"}]
+    clips = [_clip_row("person", True, None), _clip_row("nobody", False, NO_PERSON)]
+    write_part(str(tmp_path), videos, clips)
+    summary = summarize_outputs(str(tmp_path), ClipConfig().clip_length)
+    assert summary.videos_ok == 3 and summary.videos_without_kept_clips == 2
+    assert summary.rejected_by_reason == {NO_PERSON: 1}
+
+
+def test_the_summary_line_of_videos_names_those_without_a_kept_clip():
+    summary = PreprocessSummary(videos=4, videos_ok=3, videos_without_kept_clips=2,
+                                failed_by_reason={"empty": 1})
+    first_line = summary.describe().splitlines()[0]
+    assert first_line == "videos: 4 (3 ok, 1 failed: empty 1; 2 with no kept clip)"
 
 
 # -- ground truth error ---------------------------------------------------------------------

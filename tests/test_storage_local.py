@@ -16,6 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from dance import storage
+from dance.config import StorageConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -368,7 +369,7 @@ def test_filesystem_for_a_local_path_is_local_and_absolute(tmp_path: Path) -> No
 
 
 def test_config_defaults() -> None:
-    config = storage.StorageConfig()
+    config = StorageConfig()
     assert config.s3_endpoint is None and config.s3_region is None
     assert (config.connect_timeout_s, config.request_timeout_s, config.max_attempts) == (
         5.0,
@@ -391,13 +392,13 @@ def test_config_defaults() -> None:
 )
 def test_config_rejects_bad_values_naming_the_field(field: str, value: object) -> None:
     with pytest.raises(ValidationError, match=field):
-        storage.StorageConfig(**{field: value})
+        StorageConfig(**{field: value})
 
 
 def test_configure_sets_the_process_wide_config() -> None:
     previous = storage.current_config()
     try:
-        storage.configure(storage.StorageConfig(s3_endpoint="http://127.0.0.1:9000"))
+        storage.configure(StorageConfig(s3_endpoint="http://127.0.0.1:9000"))
         assert storage.current_config().s3_endpoint == "http://127.0.0.1:9000"
     finally:
         storage.configure(previous)

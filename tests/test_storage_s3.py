@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dance import storage
+from dance.config import StorageConfig
 
 pytestmark = pytest.mark.s3
 
@@ -127,7 +128,7 @@ def test_endpoint_comes_from_aws_endpoint_url_when_not_configured(
     uri = storage.join(s3_bucket, "x.bin")
     storage.write_bytes(uri, b"from config")
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
-    storage.configure(storage.StorageConfig())  # s3_bucket restores the previous config
+    storage.configure(StorageConfig())  # s3_bucket restores the previous config
     assert storage.read_bytes(uri) == b"from config"
 
 
@@ -166,7 +167,8 @@ def test_a_killed_s3_writer_leaves_no_object(s3_bucket: str, tmp_path: Path) -> 
         """
         import sys, time
         from dance import storage
-        storage.configure(storage.StorageConfig(s3_endpoint=sys.argv[2]))
+        from dance.config import StorageConfig
+        storage.configure(StorageConfig(s3_endpoint=sys.argv[2]))
         with storage.atomic_writer(sys.argv[1]) as handle:
             handle.write(b"x" * 100_000)
             handle.flush()
@@ -259,7 +261,7 @@ def test_unreachable_endpoint_fails_fast_naming_endpoint_and_fix(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     endpoint = f"http://127.0.0.1:{port}"
-    storage.configure(storage.StorageConfig(s3_endpoint=endpoint))
+    storage.configure(StorageConfig(s3_endpoint=endpoint))
     started = time.monotonic()
     with pytest.raises(storage.StorageUnreachableError) as caught:
         storage.read_bytes("s3://some-bucket/videos/a.mp4")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from dance.synth import SynthConfig
+from dance.config import SYNTH_MAX_CLASSES, SynthConfig
 
 
 def test_tiny_preset_is_small_and_keeps_a_reversal_and_a_context_pair() -> None:
@@ -65,3 +65,10 @@ def test_unknown_field_is_rejected_by_name() -> None:
 def test_a_split_without_test_videos_is_rejected() -> None:
     with pytest.raises(ValidationError, match="test_fraction"):
         SynthConfig(videos_per_class=2, test_fraction=0.1)
+
+
+def test_the_class_bound_is_the_size_of_the_generators_catalogue() -> None:
+    from dance.synth import catalogue_names
+
+    assert len(catalogue_names()) == SYNTH_MAX_CLASSES
+    assert SynthConfig.preset_config("bench").num_classes == SYNTH_MAX_CLASSES

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from dance.config import SynthConfig
 from dance.synth import (
-    SynthConfig,
     class_catalogue,
     generate_dataset,
     load_ground_truth,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from dance.config import SynthConfig
 from dance.pose import COCO17_JOINTS
 from dance.synth import (
     BodyShape,
     MotionJitter,
-    SynthConfig,
     class_catalogue,
     class_motion_program,
     motion_keypoints,

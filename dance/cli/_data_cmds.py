@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from dance import storage
 from dance.cli._errors import user_errors
-from dance.datasets import DatasetConfig, build_manifest
+from dance.config import ConfigError, DatasetConfig, SynthConfig
+from dance.datasets import build_manifest
 from dance.synth import generate_dataset
-from dance.synth.config import SynthConfig
+
+
+@contextlib.contextmanager
+def _options_checked(command: str) -> Iterator[None]:
+    """Bad option values (pydantic validation) become a ConfigError naming each option."""
+    try:
+        yield
+    except ValidationError as err:
+        problems = "; ".join(
+            f"--{'.'.join(str(p) for p in e['loc']).replace('_', '-') or 'options'}: {e['msg']}"
+            for e in err.errors()
+        )
+        raise ConfigError(f"{command}: {problems}") from None
+    except ValueError as err:  # a preset name the config does not know
+        raise ConfigError(f"{command}: {err}") from None
 
 
 def synth_command(
@@ -24,7 +42,8 @@ def synth_command(
     """Render DANCE-Synth: cartoon actions with known motion, object and scene causes."""
     with user_errors():
         overrides = {"seed": seed} | ({"workers": workers} if workers is not None else {})
-        config = SynthConfig.preset_config(preset, **overrides)
+        with _options_checked("dance synth"):
+            config = SynthConfig.preset_config(preset, **overrides)
         summary = generate_dataset(config, out)
     typer.echo(summary.describe())
     typer.echo(f"wrote DANCE-Synth ({preset}, seed {seed}) to {out}")
@@ -53,15 +72,16 @@ def manifest_command(
 ) -> None:
     """Index a dataset's own layout into a manifest (video_id, uri, label, label_name, split)."""
     with user_errors():
-        config = DatasetConfig(
-            name=dataset,
-            root=root,
-            split_index=split_index,
-            csv=csv,
-            actions=actions.split(",") if actions else None,
-            val_fraction=val_fraction,
-            seed=seed,
-        )
+        with _options_checked("dance manifest"):
+            config = DatasetConfig(
+                name=dataset,
+                root=root,
+                split_index=split_index,
+                csv=csv,
+                actions=actions.split(",") if actions else None,
+                val_fraction=val_fraction,
+                seed=seed,
+            )
         manifest = build_manifest(config)
         manifest.write(out)
     typer.echo(manifest.summary())

@@ -5,14 +5,16 @@ from __future__ import annotations
 import typer
 
 from dance.cli._errors import user_errors
-from dance.cli._options import ConfigOption, SetOption
+from dance.cli._options import ConfigOption, ForceOption, SetOption
 from dance.config import load_config
 
 
-def discover_command(config: ConfigOption = "demo", overrides: SetOption = None) -> None:
+def discover_command(
+    config: ConfigOption = "demo", overrides: SetOption = None, force: ForceOption = False
+) -> None:
     """Discover concepts from the preprocess outputs and write <workdir>/concepts (rerun-safe)."""
     from ray_jobs.discover import run_discover
 
     with user_errors():
         cfg = load_config(config, overrides or [])
-        run_discover(cfg, log=lambda line: typer.echo(line, err=True))
+        run_discover(cfg, log=lambda line: typer.echo(line, err=True), force=force)

@@ -1,4 +1,4 @@
-"""Turn dance's expected errors into one clear line on stderr and a non-zero exit."""
+"""Turn dance's user-fixable errors into one clear line on stderr and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -7,19 +7,15 @@ from collections.abc import Iterator
 
 import typer
 
-from dance.config import ConfigError
-from dance.manifest import ManifestError
-from dance.storage import StorageError
-
-# Errors whose message already names the input and the fix: no traceback for these.
-EXPECTED_ERRORS = (ConfigError, ManifestError, StorageError, FileNotFoundError, ValueError)
+from dance.errors import DanceError
 
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Report expected errors as `error: ...` with exit code 2 instead of a traceback."""
+    """Report a DanceError as `error: ...` with exit code 2; any other exception is a bug
+    and keeps its traceback."""
     try:
         yield
-    except EXPECTED_ERRORS as err:
+    except DanceError as err:
         typer.secho(f"error: {err}", err=True, fg=typer.colors.RED)
         raise typer.Exit(code=2) from None

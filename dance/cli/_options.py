@@ -23,3 +23,11 @@ SetOption = Annotated[
         metavar="KEY=VALUE",
     ),
 ]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="redo the stage: remove its outputs first, even when they were made by another "
+        "config (without it, a stage refuses to mix outputs of two configs)",
+    ),
+]

@@ -30,7 +30,7 @@ import numpy as np
 from dance.cluster._exact_pruned import pruned_exact_first_neighbors
 from dance.cluster._exact_symmetric import exact_first_neighbors_float32
 from dance.cluster._ivf_blocks import ivf_first_neighbors, ivf_lists, precise_scores
-from dance.config._sections import NeighborConfig
+from dance.config import NeighborConfig
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,34 @@
-"""Concept discovery: motion concepts from pose clips (FINCH)."""
+"""Concept discovery: motion concepts from pose clips (FINCH), object and scene concepts
+from language or annotations, their labels, and the concepts/ outputs later stages read."""
 
+from dance.concepts._bundle import (
+    LABELS_SCHEMA,
+    LANGUAGE_CACHE_DIR,
+    ConceptBundle,
+    MotionOutputs,
+    labels_table,
+    motion_concept_names,
+    read_centroids,
+    read_concept_bundle,
+    write_concept_index,
+    write_labels,
+    write_language,
+    write_motion,
+)
+from dance.concepts._discover_outputs import (
+    DiscoverSummary,
+    assemble_labels,
+    concept_index,
+    discover_summary,
+)
+from dance.concepts._language_outputs import (
+    ANNOTATIONS_FILE,
+    LanguageOutputs,
+    annotation_outputs,
+    pseudo_label_outputs,
+    read_concept_annotations,
+)
+from dance.concepts._motion_outputs import MOTION_CLIP_COLUMNS, compare_with_kmeans, motion_outputs
 from dance.concepts.motion import (
     ClipRef,
     MotionClips,
@@ -14,14 +43,38 @@ from dance.concepts.motion import (
 )
 
 __all__ = [
+    "ANNOTATIONS_FILE",
+    "LABELS_SCHEMA",
+    "LANGUAGE_CACHE_DIR",
+    "MOTION_CLIP_COLUMNS",
     "ClipRef",
+    "ConceptBundle",
+    "DiscoverSummary",
+    "LanguageOutputs",
     "MotionClips",
     "MotionConceptBank",
     "MotionDiscovery",
+    "MotionOutputs",
+    "annotation_outputs",
+    "assemble_labels",
     "build_concept_bank",
+    "compare_with_kmeans",
+    "concept_index",
     "discover_motion_concepts",
+    "discover_summary",
+    "labels_table",
     "motion_clips_from_tables",
+    "motion_concept_names",
+    "motion_outputs",
     "motion_summary",
     "nearest_centroid",
+    "pseudo_label_outputs",
+    "read_centroids",
+    "read_concept_annotations",
+    "read_concept_bundle",
     "video_motion_labels",
+    "write_concept_index",
+    "write_labels",
+    "write_language",
+    "write_motion",
 ]

@@ -1,4 +1,4 @@
-"""The workdir's concepts/ layout (DESIGN.md): written file by file, atomically; read without pickle.
+"""The workdir's concepts/ (docs/workdir.md): written file by file, atomically; read without pickle.
 
     concepts/motion/centroids.safetensors   "centroids" (K, D) float32, rows in concept order
     concepts/motion/concepts.parquet        concept, name, size, closest and medoid clip refs
@@ -31,7 +31,6 @@ from safetensors.numpy import save as save_safetensors
 from dance import storage
 from dance.concepts.motion import ClipRef, MotionConceptBank
 
-CONCEPTS_DIR = "concepts"
 CENTROIDS_FILE = "motion/centroids.safetensors"
 MOTION_CONCEPTS_FILE = "motion/concepts.parquet"
 ASSIGNMENT_FILE = "motion/assignment.parquet"
@@ -64,11 +63,6 @@ ASSIGNMENT_SCHEMA = pa.schema(
         pa.field("clustered", pa.bool_(), nullable=False),  # False: nearest-centroid assignment
     ]
 )
-
-
-def concepts_uri(workdir: str) -> str:
-    """<workdir>/concepts: the root of the layout."""
-    return storage.join(workdir, CONCEPTS_DIR)
 
 
 def motion_concept_names(count: int) -> list[str]:

@@ -1,4 +1,4 @@
-"""The concept filters of Label-free CBM as DANCE uses them (REFERENCE.md 4), in order.
+"""The concept filters of Label-free CBM as DANCE uses them (docs/method.md section 4), in order.
 
 1. drop a concept longer than `max_length` characters;
 2. strip "(...)" from what is left (a concept left empty, or repeating an earlier one

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import openai
 
-from dance.config._sections import LanguageConceptConfig
+from dance.config import LanguageConceptConfig
+from dance.errors import DanceError
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def endpoint_of(config: LanguageConceptConfig) -> str:
     return (config.base_url or OPENAI_DEFAULT_ENDPOINT).rstrip("/")
 
 
-class LLMQueryError(RuntimeError):
+class LLMQueryError(DanceError, RuntimeError):
     """A chat request failed for good (after its retries, or at once if not retryable)."""
 
 

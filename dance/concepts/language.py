@@ -1,4 +1,4 @@
-"""Object and scene concepts from language (REFERENCE.md 4): an LLM, files, or annotations.
+"""Object and scene concepts from language (docs/method.md section 4): LLM, files or annotations.
 
 `query_llm_concepts` asks any OpenAI-compatible endpoint two prompts per class
 (objects, scenes), `queries_per_class` samples each, caches every raw answer, parses the
@@ -22,7 +22,8 @@ from dance.concepts._answer_parsing import parse_answer
 from dance.concepts._filters import ConceptDrop, FilterReport, TextEmbedder, run_filters
 from dance.concepts._llm_cache import AnswerCache, AnswerKey
 from dance.concepts._llm_client import ChatClient, LLMQueryError, Message, endpoint_of
-from dance.config._sections import LanguageConceptConfig
+from dance.config import LanguageConceptConfig
+from dance.errors import InputError
 
 __all__ = [
     "ConceptDrop",
@@ -178,7 +179,7 @@ def filter_concepts(
     embedder: TextEmbedder,
     config: LanguageConceptConfig,
 ) -> tuple[list[str], FilterReport]:
-    """Apply the REFERENCE.md 4 filters in order; the kept concepts and a report of every drop."""
+    """Apply the filters of docs/method.md section 4 in order: kept concepts, each drop reported."""
     if isinstance(concepts, str):
         raise TypeError("concepts must be a sequence of strings, not one string; wrap it in a list")
     bad = [c for c in concepts if not isinstance(c, str)]
@@ -197,14 +198,14 @@ def filter_concepts(
 def _read_concept_file(uri: str | None, key: str) -> list[str]:
     """One concept per line ('#' comments and blank lines skipped), repeats removed."""
     if not uri:
-        raise ValueError(
+        raise InputError(
             f"discover.language.{key} is not set but source=files needs it; point it at a "
             "text file with one concept per line"
         )
     try:
         text = storage.read_bytes(uri).decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(
+        raise InputError(
             f"discover.language.{key} ({uri}) is not UTF-8 text; re-save it as UTF-8"
         ) from exc
     lines = [line.strip() for line in text.splitlines()]
@@ -233,7 +234,7 @@ def concepts_from_annotations(
     required = {"video_id", "objects", "scenes"}
     missing = sorted(required - set(annotations_table.column_names))
     if missing:
-        raise ValueError(
+        raise InputError(
             f"the concept annotations table lacks columns {missing}; it needs video_id, "
             "objects list<string>, scenes list<string> (DANCE-Synth concept_annotations.parquet)"
         )
@@ -241,7 +242,7 @@ def concepts_from_annotations(
     ids = [row["video_id"] for row in rows]
     if len(set(ids)) != len(ids):
         repeats = sorted({i for i in ids if ids.count(i) > 1})
-        raise ValueError(
+        raise InputError(
             f"the concept annotations repeat video_ids {repeats[:3]}; keep one row each"
         )
     by_id = {row["video_id"]: row for row in rows}

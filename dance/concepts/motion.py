@@ -1,4 +1,4 @@
-"""Motion concepts (REFERENCE.md 3, Eq. 1-2): FINCH over normalised pose clips.
+"""Motion concepts (docs/method.md section 3, Eq. 1-2): FINCH over normalised pose clips.
 
 Clips are first put in a canonical order, sorted by (video_id, clip_index), so that the
 concepts do not depend on the row order of the input tables. By default FINCH clusters
@@ -26,7 +26,8 @@ import scipy.sparse as sp
 from sklearn.metrics import normalized_mutual_info_score
 
 from dance.cluster import FinchResult, finch, l2_normalize
-from dance.config._sections import MotionConceptConfig
+from dance.config import MotionConceptConfig
+from dance.errors import InputError, StageError
 from dance.pose.normalize import normalize_clips
 from dance.pose.skeleton import NUM_COCO17_JOINTS
 
@@ -116,9 +117,13 @@ class MotionDiscovery:
 
 
 def motion_clips_from_tables(
-    clips_table: pa.Table, manifest_table: pa.Table, method: str = "minmax"
+    clips_table: pa.Table, manifest_table: pa.Table, method: str = "minmax", *, clip_length: int
 ) -> MotionClips:
-    """Kept clips of clips/*.parquet joined by video_id with the manifest's split and label."""
+    """Kept clips of clips/*.parquet joined by video_id with the manifest's split and label.
+
+    `clip_length` is L as the preprocess record states it; every kept clip must hold
+    L x 17 x 3 pose values.
+    """
     for name, table, needed in (
         ("clips_table", clips_table, ("video_id", "clip_index", "pose", "kept")),
         ("manifest_table", manifest_table, ("video_id", "label", "split")),
@@ -139,11 +144,11 @@ def motion_clips_from_tables(
     video_ids = kept["video_id"].to_pylist()
     unknown = sorted({v for v in video_ids if v not in manifest})
     if unknown:
-        raise ValueError(
+        raise StageError(
             f"clips_table has kept clips of {len(unknown)} videos missing from the manifest "
             f"(first: {unknown[:3]}); use the manifest the clips were made from"
         )
-    poses = _pose_array(kept["pose"])
+    poses = _pose_array(kept["pose"], clip_length)
     return MotionClips(
         video_id=np.array(video_ids, dtype=object),
         clip_index=np.asarray(kept["clip_index"].to_numpy(zero_copy_only=False), dtype=np.int64),
@@ -153,20 +158,21 @@ def motion_clips_from_tables(
     )
 
 
-def _pose_array(column: pa.ChunkedArray) -> np.ndarray:
-    """(S, L, 17, 3) float32 poses from a list<float> column of equal-length L*17*3 rows."""
+def _pose_array(column: pa.ChunkedArray, clip_length: int) -> np.ndarray:
+    """(S, L, 17, 3) float32 poses from a list<float> column of L*17*3 values per row."""
     if len(column) == 0:
-        return np.zeros((0, 1, NUM_COCO17_JOINTS, 3), dtype=np.float32)
+        return np.zeros((0, clip_length, NUM_COCO17_JOINTS, 3), dtype=np.float32)
     flat = column.combine_chunks()
+    expected = clip_length * _POSE_VALUES_PER_FRAME
     lengths = set(pc.list_value_length(flat).to_pylist())
-    if len(lengths) != 1 or None in lengths or next(iter(lengths)) % _POSE_VALUES_PER_FRAME:
-        raise ValueError(
-            f"kept clips' pose lists must all hold L*17*3 values for one L; got lengths "
-            f"{sorted(x for x in lengths if x is not None)}"
+    if lengths != {expected}:
+        raise StageError(
+            f"kept clips' pose lists must hold L*17*3 = {expected} values (L={clip_length} "
+            f"from the preprocess record); got lengths {sorted(x for x in lengths if x is not None)}; "
+            "The clips were written by another config: redo preprocess with --force"
         )
-    length = next(iter(lengths)) // _POSE_VALUES_PER_FRAME
     values = flat.flatten().to_numpy(zero_copy_only=False).astype(np.float32)
-    return values.reshape(len(flat), length, NUM_COCO17_JOINTS, 3)
+    return values.reshape(len(flat), clip_length, NUM_COCO17_JOINTS, 3)
 
 
 def _group_sums(values: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
@@ -245,7 +251,7 @@ def discover_motion_concepts(clips: MotionClips, config: MotionConceptConfig) ->
         clustered = ordered.split == "train"
     if clustered.sum() < 2:
         which = "clips" if config.transductive else "train clips"
-        raise ValueError(
+        raise InputError(
             f"motion concepts need at least 2 kept {which}, got {int(clustered.sum())}; "
             "check the pose filters or set motion.transductive"
         )

@@ -1,4 +1,4 @@
-"""Pseudo labels for object and scene concepts (REFERENCE.md 5, Eq. 3).
+"""Pseudo labels for object and scene concepts (docs/method.md section 5, Eq. 3).
 
 The label of video v and concept c is the cosine between v's dual-encoder embedding and
 the text embedding of the template filled with c: no softmax, no temperature. Text

@@ -2,7 +2,10 @@
 
     cfg = load_config("ucf101", overrides=["train.lam=1e-3"])
 
-A bad value or an unknown key raises ConfigError naming the key path before any work.
+A bad value or an unknown key raises ConfigError naming the key path before any work; a
+key that moved (MOVED_KEYS) names its new key. Every section is public here
+(`from dance.config import ClipConfig, SynthConfig, StageResources`), and importing this
+package loads only pydantic and yaml, so any algorithm package may import it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,22 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from dance.config._base import Section, StageResources
+from dance.config._data import (
+    DATASET_NAMES,
+    DatasetConfig,
+    DatasetName,
+    RayConfig,
+    StorageConfig,
+    split_s3_endpoint,
+)
+from dance.config._discover import (
+    DiscoverConfig,
+    LanguageConceptConfig,
+    MotionConceptConfig,
+    NeighborConfig,
+    PseudoLabelConfig,
+)
 from dance.config._loader import (
     ConfigError,
     apply_override,
@@ -21,28 +40,17 @@ from dance.config._loader import (
     list_presets,
     load_raw,
 )
-from dance.config._sections import (
+from dance.config._moved_keys import MOVED_KEYS
+from dance.config._preprocess import (
     BackboneConfig,
     ClipConfig,
-    DiscoverConfig,
     DualEncoderConfig,
-    EvaluateConfig,
-    FinetuneConfig,
     KeyframeConfig,
-    LanguageConceptConfig,
-    MotionConceptConfig,
-    NeighborConfig,
     PoseConfig,
     PreprocessConfig,
-    PseudoLabelConfig,
-    RayConfig,
-    Section,
-    StageResources,
-    TrainConfig,
 )
-from dance.datasets import DatasetConfig
-from dance.storage import StorageConfig
-from dance.synth.config import SynthConfig
+from dance.config._synth import SYNTH_MAX_CLASSES, SYNTH_PRESETS, SynthConfig
+from dance.config._train import EvaluateConfig, FinetuneConfig, TrainConfig
 
 
 class DanceConfig(Section):
@@ -103,11 +111,16 @@ def load_config(source: str | Path, overrides: Sequence[str] = ()) -> DanceConfi
 
 
 __all__ = [
+    "DATASET_NAMES",
+    "MOVED_KEYS",
+    "SYNTH_MAX_CLASSES",
+    "SYNTH_PRESETS",
     "BackboneConfig",
     "ClipConfig",
     "ConfigError",
     "DanceConfig",
     "DatasetConfig",
+    "DatasetName",
     "DiscoverConfig",
     "DualEncoderConfig",
     "EvaluateConfig",
@@ -120,10 +133,12 @@ __all__ = [
     "PreprocessConfig",
     "PseudoLabelConfig",
     "RayConfig",
+    "Section",
     "StageResources",
     "StorageConfig",
     "SynthConfig",
     "TrainConfig",
     "list_presets",
     "load_config",
+    "split_s3_endpoint",
 ]

@@ -12,10 +12,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from dance.config._moved_keys import moved_key_message
+from dance.errors import DanceError
+
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
-class ConfigError(ValueError):
+class ConfigError(DanceError, ValueError):
     """A config that cannot be used; the message names the key and what is allowed."""
 
 
@@ -51,7 +54,9 @@ def load_raw(source: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]
     except yaml.YAMLError as err:
         raise ConfigError(f"config file '{path}' is not valid YAML: {err}") from err
     if not isinstance(data, dict):
-        raise ConfigError(f"config file '{path}' must hold a mapping of keys, got {type(data).__name__}")
+        raise ConfigError(
+            f"config file '{path}' must hold a mapping of keys, got {type(data).__name__}"
+        )
     base = data.pop("base", None)
     if base is None:
         return data
@@ -75,7 +80,9 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     key, sep, text = override.partition("=")
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
-        raise ConfigError(f"override '{override}' must look like 'section.key=value', e.g. train.lam=7e-4")
+        raise ConfigError(
+            f"override '{override}' must look like 'section.key=value', e.g. train.lam=7e-4"
+        )
     value = yaml.safe_load(text) if text.strip() else None
     node = raw
     parts = key.split(".")
@@ -113,13 +120,18 @@ def allowed_keys(model: type[BaseModel], path: Sequence[str | int]) -> list[str]
     return sorted(current.model_fields)
 
 
-def explain_validation_error(model: type[BaseModel], err: ValidationError, origin: str) -> ConfigError:
+def explain_validation_error(
+    model: type[BaseModel], err: ValidationError, origin: str
+) -> ConfigError:
     """Turn pydantic's error into one that names each bad key path and what is allowed."""
     lines = []
     for item in err.errors():
         loc = [p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
         dotted = ".".join(str(p) for p in loc) or "(top level)"
-        if item["type"] == "extra_forbidden":
+        moved = moved_key_message(dotted) if item["type"] == "extra_forbidden" else None
+        if moved is not None:
+            lines.append(moved)
+        elif item["type"] == "extra_forbidden":
             where = ".".join(str(p) for p in loc[:-1])
             keys = ", ".join(allowed_keys(model, loc[:-1]))
             scope = f"under '{where}'" if where else "at the top level"

@@ -8,16 +8,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from dance import storage
-from dance.manifest import ManifestError, _listing
+from dance.manifest import ManifestError, listing
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
 
 log = logging.getLogger("dance.datasets")
-
-
-def listing(items: Sequence[object], limit: int = 10) -> str:
-    """Up to ``limit`` items and the total count, for error messages."""
-    return _listing(items, limit)
 
 
 def local_root(root: str, dataset: str, expected: str) -> Path:

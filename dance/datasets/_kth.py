@@ -5,8 +5,8 @@ Persons 11-18 (train) and 19, 20, 21, 23, 24, 25, 01, 04 (the paper's validation
 "train" here (val is carved later); persons 22, 02, 03, 05-10 are "test". video_id is the file
 stem. With ``subsequences=True`` each file yields one row per subsequence listed in
 ``root/00sequences.txt`` (video_id ``<stem>_s<K>``, extra columns ``start_frame`` inclusive
-and ``end_frame`` exclusive, 0-based); that is how the KTH-5 counts in REFERENCE.md (1272 train
-/ 719 test) are counted, while one row per file gives 320 / 180 minus missing files.
+and ``end_frame`` exclusive, 0-based); that is how the KTH-5 counts in docs/method.md section 9
+(1272 train / 719 test) are counted, while one row per file gives 320 / 180 minus missing files.
 """
 
 from __future__ import annotations

@@ -5,44 +5,65 @@ local directory written by ``save_pretrained`` everywhere; weights are read from
 safetensors only (nothing is unpickled). ``build_tiny_*`` write tiny random models in
 that same format for tests and the offline demo.
 
-The frame-sampling functions need only numpy; the model classes load torch and
-transformers on first use, so a decode worker that only samples frames never pays for them.
+The frame-sampling and model-resolving functions need no torch; the model classes and the
+pixel preprocessing load torch and transformers on first use, so a decode worker that only
+samples frames never pays for them.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from dance._lazy import lazy_exports
+from dance.encoders._loading import (
+    PREPROCESSOR_FILES,
+    ModelLoadError,
+    ModelSource,
+    load_pretrained,
+    read_json_file,
+    resolve_model_source,
+)
 from dance.encoders._sampling import backbone_frame_indices, dual_frame_indices
 
 if TYPE_CHECKING:
     from dance.encoders._dual import DualEncoder, VideoTextEncoder
-    from dance.encoders._loading import ModelLoadError
+    from dance.encoders._preprocess import (
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        PixelSpec,
+        frames_to_pixels,
+        pixel_spec_from_config,
+        square_crop_processor_config,
+    )
     from dance.encoders._tiny import build_tiny_clip, build_tiny_videomae, build_tiny_xclip
     from dance.encoders._videomae import VideoBackbone
 
-_LAZY = {
-    "DualEncoder": "dance.encoders._dual",
-    "VideoTextEncoder": "dance.encoders._dual",
-    "ModelLoadError": "dance.encoders._loading",
-    "VideoBackbone": "dance.encoders._videomae",
-    "build_tiny_clip": "dance.encoders._tiny",
-    "build_tiny_videomae": "dance.encoders._tiny",
-    "build_tiny_xclip": "dance.encoders._tiny",
-}
-
-
-def __getattr__(name: str) -> Any:
-    """Import a torch-backed name on first access."""
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+# Torch-backed names, imported on first access.
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "dance.encoders._dual": ("DualEncoder", "VideoTextEncoder"),
+        "dance.encoders._preprocess": (
+            "IMAGENET_MEAN",
+            "IMAGENET_STD",
+            "PixelSpec",
+            "frames_to_pixels",
+            "pixel_spec_from_config",
+            "square_crop_processor_config",
+        ),
+        "dance.encoders._tiny": ("build_tiny_clip", "build_tiny_videomae", "build_tiny_xclip"),
+        "dance.encoders._videomae": ("VideoBackbone",),
+    },
+)
 
 __all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "PREPROCESSOR_FILES",
     "DualEncoder",
     "ModelLoadError",
+    "ModelSource",
+    "PixelSpec",
     "VideoBackbone",
     "VideoTextEncoder",
     "backbone_frame_indices",
@@ -50,4 +71,10 @@ __all__ = [
     "build_tiny_videomae",
     "build_tiny_xclip",
     "dual_frame_indices",
+    "frames_to_pixels",
+    "load_pretrained",
+    "pixel_spec_from_config",
+    "read_json_file",
+    "resolve_model_source",
+    "square_crop_processor_config",
 ]

@@ -1,4 +1,4 @@
-"""Video-text dual encoders for pseudo labels (REFERENCE.md 5): X-CLIP, or CLIP over frames."""
+"""Video-text dual encoders for pseudo labels (docs/method.md section 5): X-CLIP, CLIP on frames."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dance.encoders._loading import (
     PREPROCESSOR_FILES,
     ModelLoadError,
     check_complete,
+    check_frame_size,
     load_pretrained,
     read_json_file,
     resolve_model_source,
@@ -106,12 +107,7 @@ class DualEncoder:
             int(model_max), int(config.text_config.max_position_embeddings)
         )
         self.device: torch.device = next(model.parameters()).device
-        if spec.output_size != (self.image_size, self.image_size):
-            raise ModelLoadError(
-                f"the preprocessor config of {name_or_path!r} produces frames of "
-                f"{spec.output_size}, but the model expects {self.image_size}x{self.image_size}; "
-                "fix crop_size in preprocessor_config.json"
-            )
+        check_frame_size(name_or_path, spec.output_size, self.image_size)
 
     @classmethod
     def from_pretrained(

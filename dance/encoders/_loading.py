@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dance.errors import DanceError
+
 T = TypeVar("T")
 
 # A hub id is "name" or "owner/name"; anything else (absolute, "./x", "a/b/c") is a path.
@@ -17,7 +19,7 @@ _EXPECTED = "config.json and model.safetensors (or model.safetensors.index.json 
 PREPROCESSOR_FILES = ("preprocessor_config.json", "video_preprocessor_config.json")
 
 
-class ModelLoadError(OSError):
+class ModelLoadError(DanceError, OSError):
     """A model could not be loaded; the message names the path or hub id and the fix."""
 
 
@@ -127,4 +129,14 @@ def check_complete(model_name: str, source: ModelSource, missing_keys: list[str]
             f"parameters of {model_name} ({shown}{', ...' if len(missing_keys) > 8 else ''}); "
             "they would be random. Pass a checkpoint of that architecture (for VideoMAE, a "
             "VideoMAEModel or VideoMAEForVideoClassification checkpoint)"
+        )
+
+
+def check_frame_size(name_or_path: str, output_size: tuple[int, int], image_size: int) -> None:
+    """Refuse a preprocessor config whose frames are not the model's square input size."""
+    if output_size != (image_size, image_size):
+        raise ModelLoadError(
+            f"the preprocessor config of {name_or_path!r} produces frames of "
+            f"{output_size}, but the model expects {image_size}x{image_size}; "
+            "fix crop_size in preprocessor_config.json"
         )

@@ -1,4 +1,4 @@
-"""Which frames of a video feed the backbone and the dual encoder (REFERENCE.md 5 and 6)."""
+"""Which frames of a video feed the backbone and the dual encoder (docs/method.md sections 5, 6)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # annotations only: the encoders import without the whole config package
-    from dance.config._sections import BackboneConfig, DualEncoderConfig
+    from dance.config import BackboneConfig, DualEncoderConfig
 
 
 def _segment_middles(num_frames_in_video: int, count: int) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The frozen VideoMAE backbone f: clips -> features x (REFERENCE.md 6)."""
+"""The frozen VideoMAE backbone f: clips -> features x (docs/method.md section 6)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dance.encoders._loading import (
     PREPROCESSOR_FILES,
     ModelLoadError,
     check_complete,
+    check_frame_size,
     load_pretrained,
     read_json_file,
     resolve_model_source,
@@ -55,12 +56,7 @@ class VideoBackbone:
         param = next(model.parameters())
         self.device: torch.device = param.device
         self.dtype: torch.dtype = param.dtype
-        if spec.output_size != (self.image_size, self.image_size):
-            raise ModelLoadError(
-                f"the preprocessor config of {name_or_path!r} produces frames of "
-                f"{spec.output_size}, but the model expects {self.image_size}x{self.image_size}; "
-                "fix crop_size in preprocessor_config.json"
-            )
+        check_frame_size(name_or_path, spec.output_size, self.image_size)
 
     @classmethod
     def from_pretrained(

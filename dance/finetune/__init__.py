@@ -1,4 +1,4 @@
-"""Fine-tuning the VideoMAE backbone for classification (the paper's baseline; REFERENCE.md 6).
+"""Fine-tuning the VideoMAE backbone to classify (the paper's baseline; docs/method.md section 6).
 
 Plain functions, no Ray: decode a manifest once into a cache of sampled clips
 (`build_part`, `merge_parts`, `load_clips`), train (`build_classifier`, `fit`,

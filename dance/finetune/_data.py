@@ -25,8 +25,7 @@ from safetensors.torch import save as save_safetensors
 
 from dance import storage
 from dance.config import BackboneConfig
-from dance.encoders import backbone_frame_indices
-from dance.encoders._preprocess import PixelSpec, frames_to_pixels
+from dance.encoders import PixelSpec, backbone_frame_indices, frames_to_pixels
 from dance.manifest import Manifest
 from dance.storage import StorageError
 from dance.video import VideoReadError, open_video

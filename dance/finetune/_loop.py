@@ -127,17 +127,18 @@ def train_one_epoch(
     """One epoch of `steps` batches from this worker's shard; (mean loss, accuracy) over workers."""
     model.train()
     device = next(model.parameters()).device
+    batch_size = config.workers.batch_size  # clips per worker per step
     generator = epoch_generator(config.seed, epoch, shard.rank)
-    order = _epoch_order(len(train), steps * config.batch_size, generator)
+    order = _epoch_order(len(train), steps * batch_size, generator)
     flips = torch.rand(len(order), generator=generator) < 0.5
     total_steps = steps * config.epochs
     warmup = round(config.warmup_epochs * steps)
     sums = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, count
     for step in range(steps):
-        batch = order[step * config.batch_size : (step + 1) * config.batch_size]
+        batch = order[step * batch_size : (step + 1) * batch_size]
         clips = train.clips[batch]
         if config.flip:
-            flip = flips[step * config.batch_size : (step + 1) * config.batch_size]
+            flip = flips[step * batch_size : (step + 1) * batch_size]
             clips = torch.where(flip.view(-1, 1, 1, 1, 1), clips.flip(3), clips)
         labels = train.labels[batch].to(device)
         lr = learning_rate(epoch * steps + step, total_steps, warmup, config.lr)
@@ -215,7 +216,7 @@ def fit(
         metrics: dict = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc}
         evaluated = (epoch + 1) % config.eval_every_epochs == 0 or epoch + 1 == config.epochs
         if evaluated:
-            val_loss, val_acc, num_val = evaluate(model, val, spec, config.batch_size)
+            val_loss, val_acc, num_val = evaluate(model, val, spec, config.workers.batch_size)
             metrics.update(val_loss=val_loss, val_acc=val_acc)
             if num_val == 0 or _is_better(val_acc, val_loss, state):
                 state.best_epoch = epoch + 1

@@ -8,16 +8,14 @@ from typing import TYPE_CHECKING
 import torch
 
 from dance.config import BackboneConfig, FinetuneConfig
-from dance.encoders._loading import (
-    PREPROCESSOR_FILES,
-    load_pretrained,
-    read_json_file,
-    resolve_model_source,
-)
-from dance.encoders._preprocess import (
+from dance.encoders import (
     IMAGENET_MEAN,
     IMAGENET_STD,
+    PREPROCESSOR_FILES,
+    load_pretrained,
     pixel_spec_from_config,
+    read_json_file,
+    resolve_model_source,
     square_crop_processor_config,
 )
 from dance.finetune._data import ClipSpec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dance.config._sections import KeyframeConfig
+from dance.config import KeyframeConfig
 from dance.keyframes._validate import as_signal
 
 # Residuals this small relative to the signal are round-off of an exact fit, not structure.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dance.config._sections import ClipConfig
+from dance.config import ClipConfig
 
 
 def _as_keyframes(keyframes: np.ndarray) -> np.ndarray:
@@ -56,3 +56,18 @@ def clip_windows(keyframes: np.ndarray, num_frames: int, config: ClipConfig) -> 
     # Even L: [k - L/2, k + L/2); odd L: [k - L//2, k + L//2 + 1). Both start at k - L//2.
     starts = np.clip(keys - length // 2, 0, num_frames - length)
     return (starts[:, None] + np.arange(length, dtype=np.int32)).astype(np.int32)
+
+
+def clip_frames(start: int, end: int, clip_length: int) -> np.ndarray:
+    """(L,) frame indices of a stored clip [start, end): the window clip_windows made.
+
+    A clip of a video shorter than L spans the whole video with each frame repeated.
+    """
+    count = end - start
+    if count < 1 or clip_length < 1 or count > clip_length:
+        raise ValueError(
+            f"a clip [start={start}, end={end}) cannot hold L={clip_length} frames; the clip "
+            "rows and L must come from the same preprocess run"
+        )
+    frames = np.arange(start, end, dtype=np.int32)
+    return np.repeat(frames, -(-clip_length // count))[:clip_length]

@@ -6,7 +6,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 
-from dance.config._sections import KeyframeConfig
+from dance.config import KeyframeConfig
 from dance.keyframes._baseline import remove_baseline
 from dance.keyframes._peaks import find_peaks
 from dance.keyframes._signal import BrightenedPixelCounter, gray_into, validate_frames
@@ -30,7 +30,7 @@ class KeyframeDetector:
     """
 
     def __init__(self, config: KeyframeConfig | None = None) -> None:
-        """Start an empty detector; config defaults to KeyframeConfig() (REFERENCE.md 1)."""
+        """Start an empty detector; default config: the paper's (docs/method.md section 1)."""
         self.config = config if config is not None else KeyframeConfig()
         self._counter = BrightenedPixelCounter(self.config)
         self._counts: list[np.ndarray] = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dance.config._sections import KeyframeConfig
+from dance.config import KeyframeConfig
 from dance.keyframes._validate import as_signal
 
 _NO_PEAKS = np.zeros(0, dtype=np.int32)

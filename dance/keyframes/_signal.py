@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from dance.config._sections import KeyframeConfig
+from dance.config import KeyframeConfig
 from dance.keyframes._fused_count import MIN_SIDE, count_increases, fused_count_supported
 
 # cv2 refuses images of 2**31 elements or more; a chunk is converted in blocks below this.

@@ -1,6 +1,6 @@
 """The mmpose backend: person boxes from a given detector, then mmpose top-down inference.
 
-Pipeline per frame (REFERENCE.md 2, as in the vitpose backend): candidate person boxes
+Pipeline per frame (docs/method.md section 2, as in the vitpose backend): candidate person boxes
 with score > threshold, the LARGEST one only, padded by `box_padding` px (clipped to
 the image) and grown to `box_aspect` (w:h) with dance's box maths (`_boxes.py`); that
 region goes through the model config's own mmpose test pipeline and `test_step`
@@ -10,7 +10,7 @@ in its pixel-index convention (pixel centres at integers) and keypoints come bac
 shifted into dance's continuous one, so a UDP config (ViTPose) crops exactly the
 pixels `_boxes.crop_and_resize` would.
 
-Person boxes: mmpose's environment cannot hold transformers 5 (ENVIRONMENT.md), so the
+Person boxes: mmpose's environment cannot hold transformers 5 (docs/environment.md), so the
 RT-DETR detector of the vitpose backend is not available here. The detector is a
 callable, frames -> per-frame (boxes, scores); `whole_frame_detector` (the default,
 also `pose.detector: whole_frame` in a config) treats each frame as one person box,
@@ -23,22 +23,29 @@ or a plain state dict loaded with `torch.load(weights_only=True)`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-import yaml
 
 from dance._closing import ClosesOnExit
 from dance.pose._boxes import box_areas, clip_boxes, crop_boxes, select_largest
+from dance.pose._device import resolve_device
+from dance.pose._mmpose_loading import (
+    CHECKPOINT_FILES,
+    CONFIG_FILES,
+    build_model,
+    find_one,
+    load_model_config,
+    region_pipeline,
+)
 from dance.pose.estimator import PoseResult, check_frames, estimate_top_down
 from dance.pose.skeleton import NUM_COCO17_JOINTS
 
 if TYPE_CHECKING:
-    from dance.config._sections import PoseConfig
+    from dance.config import PoseConfig
 
 PersonBoxes = tuple[np.ndarray, np.ndarray]
 """One frame's candidate persons: (N, 4) x1, y1, x2, y2 image pixels and (N,) scores."""
@@ -46,10 +53,6 @@ PersonDetector = Callable[[np.ndarray], Sequence[PersonBoxes]]
 """(T, H, W, 3) uint8 RGB frames -> T PersonBoxes, one per frame, in frame order."""
 
 WHOLE_FRAME = "whole_frame"
-CONFIG_FILES = ("mmpose_config.json", "mmpose_config.yaml", "mmpose_config.yml")
-CHECKPOINT_FILES = ("model.safetensors", "model.pth")
-_CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
-_COCO_META_FILE = "configs/_base_/datasets/coco.py"  # inside the mmpose package
 
 
 def whole_frame_detector(frames: np.ndarray) -> list[PersonBoxes]:
@@ -58,157 +61,6 @@ def whole_frame_detector(frames: np.ndarray) -> list[PersonBoxes]:
     height, width = frames.shape[1:3]
     box = np.array([[0.0, 0.0, float(width), float(height)]])
     return [(box.copy(), np.ones(1)) for _ in range(frames.shape[0])]
-
-
-def load_model_config(source: str | Path | Mapping[str, Any]) -> Any:
-    """An mmengine Config from a JSON/YAML file or a mapping; the file is never executed."""
-    from mmengine.config import Config
-
-    if isinstance(source, Config):
-        return Config(source.to_dict())
-    if isinstance(source, Mapping):
-        return Config(dict(source))
-    path = Path(source)
-    if path.suffix not in _CONFIG_SUFFIXES:
-        raise ValueError(
-            f"mmpose config {str(path)!r} must be JSON or YAML (read as data, never executed); "
-            "convert a trusted Python config once with "
-            "`mmengine.Config.fromfile(PATH).dump('mmpose_config.json')`"
-        )
-    if not path.is_file():
-        raise FileNotFoundError(f"no mmpose config file at {str(path)!r}")
-    text = path.read_text()
-    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    if not isinstance(data, dict) or "model" not in data:
-        raise ValueError(f"mmpose config {str(path)!r} must be a mapping with a 'model' section")
-    return Config(data)
-
-
-def load_state_dict(checkpoint: str | Path) -> dict[str, torch.Tensor]:
-    """The tensors of a .safetensors file, or of a .pth/.pt plain state dict (weights only)."""
-    path = Path(checkpoint)
-    if not path.is_file():
-        raise FileNotFoundError(f"no mmpose checkpoint file at {str(path)!r}")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path), device="cpu")
-    if path.suffix not in (".pth", ".pt"):
-        raise ValueError(
-            f"mmpose checkpoint {str(path)!r} must be .safetensors or a .pth/.pt state dict"
-        )
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises UnpicklingError subclasses and RuntimeError
-        raise ValueError(
-            f"mmpose checkpoint {str(path)!r} is not loadable with weights_only=True ({exc}); "
-            "re-save it as a plain state dict: torch.save(ckpt['state_dict'], path)"
-        ) from exc
-    # OpenMMLab checkpoints nest the weights under 'state_dict' beside 'meta'.
-    state = loaded.get("state_dict", loaded) if isinstance(loaded, dict) else None
-    if not isinstance(state, dict) or not all(
-        isinstance(value, torch.Tensor) for value in state.values()
-    ):
-        raise ValueError(
-            f"mmpose checkpoint {str(path)!r} holds no tensor state dict (name -> tensor)"
-        )
-    return state
-
-
-def _dataset_meta(config: Any) -> dict[str, Any]:
-    """Keypoint metadata of the config's train/test dataset, else COCO-17 (as init_model).
-
-    Re-implemented because importing mmpose.apis imports its visualiser, which needs
-    torchvision, and torchvision does not work on our CPU machines (ENVIRONMENT.md).
-    """
-    import mmpose.datasets  # noqa: F401  fills the DATASETS registry
-    from mmpose.datasets.datasets.utils import parse_pose_metainfo
-    from mmpose.registry import DATASETS
-
-    for split in ("train_dataloader", "test_dataloader"):
-        dataset = config.get(split, {}).get("dataset")
-        if not dataset:
-            continue
-        if "metainfo" in dataset:
-            return parse_pose_metainfo(dict(dataset["metainfo"]))
-        dataset_class = DATASETS.get(dataset.get("type"))
-        if dataset_class is not None:
-            return parse_pose_metainfo(dict(dataset_class.METAINFO))
-    return parse_pose_metainfo({"from_file": _COCO_META_FILE})
-
-
-def _build_model(config: Any, checkpoint: str | Path, device: torch.device) -> Any:
-    """Build the pose estimator of `config`, load `checkpoint` strictly, in eval mode."""
-    from mmengine.model.utils import revert_sync_batchnorm
-    from mmengine.registry import init_default_scope
-    from mmpose.models.builder import build_pose_estimator
-
-    import dance.pose._mmpose_vit  # noqa: F401  registers DancePlainViT for the config
-
-    # As mmpose's init_model: no pretrained-backbone download, no training settings.
-    if "init_cfg" in config.model.get("backbone", {}):
-        config.model.backbone.init_cfg = None
-    config.model.train_cfg = None
-    init_default_scope(config.get("default_scope", "mmpose"))
-    model = revert_sync_batchnorm(build_pose_estimator(config.model))
-    state = load_state_dict(checkpoint)
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise ValueError(
-            f"checkpoint {str(checkpoint)!r} does not fit the config's model: missing "
-            f"{missing[:5]}{'...' if len(missing) > 5 else ''}, unexpected "
-            f"{unexpected[:5]}{'...' if len(unexpected) > 5 else ''}; use the config the "
-            "checkpoint was trained with"
-        )
-    model.dataset_meta = _dataset_meta(config)
-    if int(model.dataset_meta["num_keypoints"]) != NUM_COCO17_JOINTS:
-        raise ValueError(
-            f"the mmpose model predicts {model.dataset_meta['num_keypoints']} keypoints; "
-            f"a COCO-17 top-down model ({NUM_COCO17_JOINTS} keypoints) is needed"
-        )
-    model.cfg = config
-    return model.to(device).eval()
-
-
-def _region_pipeline(config: Any) -> tuple[Any, tuple[int, int]]:
-    """The config's test pipeline with box padding 1.0, and its (width, height) input size."""
-    from mmengine.dataset import Compose
-
-    try:
-        steps = [dict(step) for step in config.test_dataloader.dataset.pipeline]
-    except AttributeError as exc:
-        raise ValueError(
-            "the mmpose config has no test_dataloader.dataset.pipeline; a top-down config "
-            "(LoadImage, GetBBoxCenterScale, TopdownAffine, PackPoseInputs) is needed"
-        ) from exc
-    types = [step.get("type") for step in steps]
-    if "GetBBoxCenterScale" not in types or "TopdownAffine" not in types:
-        raise ValueError(
-            f"the mmpose test pipeline {types} is not top-down: it needs GetBBoxCenterScale "
-            "and TopdownAffine"
-        )
-    for step in steps:
-        if step["type"] == "GetBBoxCenterScale":
-            step["padding"] = 1.0  # dance's region is already padded and grown to the aspect
-    affine = steps[types.index("TopdownAffine")]
-    width, height = (int(v) for v in affine["input_size"])
-    return Compose(steps), (width, height)
-
-
-def _resolve_device(device: str) -> torch.device:
-    """A torch device, or a clear error when CUDA is asked for but absent."""
-    resolved = torch.device(device)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} was requested but CUDA is not available; use 'cpu'")
-    return resolved
-
-
-def _find_one(folder: Path, names: Sequence[str], what: str) -> Path:
-    """The first of `names` present in `folder`, or a clear error listing them."""
-    for name in names:
-        if (folder / name).is_file():
-            return folder / name
-    raise FileNotFoundError(f"no {what} in {str(folder)!r}; expected one of {list(names)}")
 
 
 class MMPoseEstimator(ClosesOnExit):
@@ -247,10 +99,10 @@ class MMPoseEstimator(ClosesOnExit):
         self.box_padding = float(box_padding)
         self.box_aspect = (int(box_aspect[0]), int(box_aspect[1]))
         self.batch_size = int(batch_size)
-        self.device = _resolve_device(device)
+        self.device = resolve_device(device)
         config = load_model_config(model_config)
-        self._model: Any = _build_model(config, checkpoint, self.device)
-        self._pipeline, self._input_size = _region_pipeline(config)
+        self._model: Any = build_model(config, checkpoint, self.device)
+        self._pipeline, self._input_size = region_pipeline(config)
 
     @classmethod
     def from_folder(
@@ -266,8 +118,8 @@ class MMPoseEstimator(ClosesOnExit):
                 f"no mmpose model folder at {str(path)!r}; it must hold one of {list(CONFIG_FILES)} "
                 f"and one of {list(CHECKPOINT_FILES)}"
             )
-        config = _find_one(path, CONFIG_FILES, "mmpose config")
-        checkpoint = _find_one(path, CHECKPOINT_FILES, "mmpose checkpoint")
+        config = find_one(path, CONFIG_FILES, "mmpose config")
+        checkpoint = find_one(path, CHECKPOINT_FILES, "mmpose checkpoint")
         return cls(config, checkpoint, person_detector, **kwargs)
 
     @classmethod

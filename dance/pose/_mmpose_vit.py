@@ -1,7 +1,7 @@
 """A plain ViT backbone registered into mmpose's MODELS, and a tiny ViTPose-style config.
 
 Stock mmpose ViTPose configs use `mmpretrain.VisionTransformer`, and mmpretrain drags in
-transformers 4.x and torchvision (ENVIRONMENT.md, 'mmpose 1.3.2'). `DancePlainViT` is the
+transformers 4.x and torchvision (docs/environment.md, 'mmpose'). `DancePlainViT` is the
 same network (patch embedding, learned position embedding, pre-norm encoder layers,
 final LayerNorm, patch tokens reshaped to a feature map) with the same parameter names
 as mmpretrain's, so a ViTPose config needs only `type='DancePlainViT'` and an `arch`

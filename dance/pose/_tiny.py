@@ -47,7 +47,7 @@ def build_tiny_rtdetr(
         out_features=["stage2", "stage3", "stage4"],
     )
     # transformers 5.x: decoder_in_channels must equal [d_model] * 3, and the ResNet
-    # backbone must not try to fetch pretrained weights (ENVIRONMENT.md).
+    # backbone must not try to fetch pretrained weights (docs/environment.md).
     config = RTDetrConfig(
         backbone_config=backbone,
         use_pretrained_backbone=False,

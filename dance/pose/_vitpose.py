@@ -1,18 +1,16 @@
 """The vitpose backend: RT-DETR person boxes, then ViTPose heatmaps on batched crops.
 
-Pipeline per frame (REFERENCE.md 2): person boxes with score > threshold, the LARGEST
+Pipeline per frame (docs/method.md section 2): person boxes with score > threshold, the LARGEST
 one only, padded by `box_padding` px (clipped to the image), grown to `box_aspect`
 (w:h), cropped and resized to ViTPose's input with UDP geometry (the one ViTPose was
 trained with: box edges on the first/last pixel centres); heatmap argmax refined to sub-pixel
 (DARK: a Newton step on the log of the smoothed heatmap), score = heatmap maximum.
 Preprocessing is done here in numpy/torch/cv2: torchvision does not work on our CPU
-machines (ENVIRONMENT.md), and the transformers image processors would need it.
+machines (docs/environment.md), and the transformers image processors would need it.
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -27,165 +25,23 @@ from dance.pose._boxes import (
     crop_points_to_image,
     select_largest,
 )
+from dance.pose._device import resolve_device
+from dance.pose._heatmaps import decode_heatmaps
+from dance.pose._hf_checkpoints import (
+    DETECTOR_DEFAULTS,
+    POSE_DEFAULTS,
+    load_checkpoint,
+    person_label,
+    processor_settings,
+    scaling,
+)
 from dance.pose.estimator import PoseResult, check_frames, estimate_top_down
 from dance.pose.skeleton import NUM_COCO17_JOINTS
 
 if TYPE_CHECKING:
-    from dance.config._sections import PoseConfig
+    from dance.config import PoseConfig
 
-# Defaults of the transformers image processors, used when a checkpoint ships no
-# preprocessor_config.json: RT-DETR resizes to 640x640 and rescales without
-# normalising; ViTPose normalises with the ImageNet statistics.
-_DETECTOR_DEFAULTS: dict[str, Any] = {
-    "size": {"height": 640, "width": 640},
-    "do_rescale": True,
-    "rescale_factor": 1 / 255,
-    "do_normalize": False,
-    "image_mean": [0.485, 0.456, 0.406],
-    "image_std": [0.229, 0.224, 0.225],
-}
-_POSE_DEFAULTS: dict[str, Any] = {
-    "do_rescale": True,
-    "rescale_factor": 1 / 255,
-    "do_normalize": True,
-    "image_mean": [0.485, 0.456, 0.406],
-    "image_std": [0.229, 0.224, 0.225],
-}
-_PREPROCESSOR_FILE = "preprocessor_config.json"
-# DARK smoothing as in transformers' ViTPose post-processing: 3x3 Gaussian, sigma 0.8.
-_DARK_SIGMA = 0.8
 _COCO_DATASET_INDEX = 0  # the COCO expert of multi-dataset (ViTPose++) checkpoints
-
-
-def _processor_settings(name: str, defaults: dict[str, Any]) -> dict[str, Any]:
-    """The checkpoint's image-processor settings over `defaults` (local folder or hub id)."""
-    settings: dict[str, Any] = {}
-    local = Path(name)
-    if local.is_dir():
-        path = local / _PREPROCESSOR_FILE
-        if path.is_file():
-            settings = json.loads(path.read_text())
-    else:
-        from transformers.image_processing_utils import ImageProcessingMixin
-
-        try:
-            settings, _ = ImageProcessingMixin.get_image_processor_dict(name)
-        except OSError:
-            settings = {}  # the hub checkpoint has no processor file: the defaults apply
-    return {**defaults, **{key: settings[key] for key in defaults if key in settings}}
-
-
-def _scaling(settings: dict[str, Any]) -> tuple[float, np.ndarray, np.ndarray]:
-    """(rescale factor, mean, std) turning uint8 pixels into model input."""
-    scale = float(settings["rescale_factor"]) if settings["do_rescale"] else 1.0
-    if settings["do_normalize"]:
-        mean = np.asarray(settings["image_mean"], dtype=np.float32)
-        std = np.asarray(settings["image_std"], dtype=np.float32)
-    else:
-        mean, std = np.zeros(3, dtype=np.float32), np.ones(3, dtype=np.float32)
-    return scale, mean, std
-
-
-def _resolve_device(device: str) -> torch.device:
-    """A torch device, or a clear error when CUDA is asked for but absent."""
-    resolved = torch.device(device)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} was requested but CUDA is not available; use 'cpu'")
-    return resolved
-
-
-def _load(model_class: Any, name: str, field: str, device: torch.device) -> Any:
-    """from_pretrained (safetensors only) in eval mode on `device`, with a clear error."""
-    local = Path(name).expanduser()
-    if (local.is_absolute() or name.startswith(".")) and not local.is_dir():
-        raise FileNotFoundError(
-            f"no checkpoint folder at {name!r} (config pose.{field}); give a local "
-            "save_pretrained folder holding config.json and model.safetensors, or a hub id"
-        )
-    try:
-        model = model_class.from_pretrained(name, use_safetensors=True)
-    except (OSError, ValueError) as exc:
-        raise OSError(
-            f"could not load {model_class.__name__} from {name!r} (config pose.{field}): {exc}; "
-            "give a reachable hub id or a local save_pretrained folder with model.safetensors"
-        ) from exc
-    return model.to(device).eval()
-
-
-def _person_label(id2label: dict[int, str], name: str) -> int:
-    """The class index whose label is "person" in the detector's id2label."""
-    for index, label in id2label.items():
-        if str(label).strip().lower() == "person":
-            return int(index)
-    raise ValueError(
-        f"detector {name!r} has no 'person' class in its id2label ({dict(id2label)}); "
-        "use a COCO-trained RT-DETR checkpoint"
-    )
-
-
-def _dark_kernel() -> np.ndarray:
-    """The normalised 3-tap Gaussian (sigma 0.8) of DARK's smoothing, as a 1-D array."""
-    taps = np.exp(-(np.arange(-1, 2, dtype=np.float64) ** 2) / (2 * _DARK_SIGMA**2))
-    return taps / taps.sum()
-
-
-def decode_heatmaps(heatmaps: torch.Tensor) -> np.ndarray:
-    """(N, J, H, W) heatmaps -> (N, J, 3) x, y, score; x, y in heatmap pixel indices.
-
-    x, y = argmax refined by one Newton step on the log of the Gaussian-smoothed heatmap
-    (DARK, as in transformers' ViTPose post-processing), applied only where that surface
-    is concave and limited to half a pixel.
-    score = the raw heatmap maximum. Only the 5x5 neighbourhood of each argmax is
-    smoothed (edges replicated), so the cost does not grow with the heatmap size.
-    """
-    if heatmaps.ndim != 4:
-        raise ValueError(f"heatmaps must have shape (N, J, H, W), got {tuple(heatmaps.shape)}")
-    num, joints, height, width = heatmaps.shape
-    if num == 0:
-        return np.zeros((0, joints, 3), dtype=np.float32)
-    raw = heatmaps.detach().float()
-    scores, flat_index = raw.reshape(num, joints, -1).max(dim=2)
-    maps = raw.cpu().numpy()
-    flat_index = flat_index.cpu().numpy()
-    ix, iy = flat_index % width, flat_index // width
-    steps = np.arange(-1, 2)
-    # q: the 3x3 points around the argmax; p: each one's 3x3 smoothing support.
-    qy = np.clip(iy[..., None] + steps, 0, height - 1)  # (N, J, 3)
-    qx = np.clip(ix[..., None] + steps, 0, width - 1)
-    py = np.clip(qy[..., None] + steps, 0, height - 1)  # (N, J, 3, 3): [q, k]
-    px = np.clip(qx[..., None] + steps, 0, width - 1)
-    n_idx = np.arange(num)[:, None, None, None, None, None]
-    j_idx = np.arange(joints)[None, :, None, None, None, None]
-    patch = maps[
-        n_idx,
-        j_idx,
-        py[:, :, :, None, :, None],
-        px[:, :, None, :, None, :],
-    ].astype(np.float64)  # (N, J, qy, qx, ky, kx)
-    kernel = _dark_kernel()
-    smooth = np.einsum("njabkl,k,l->njab", patch, kernel, kernel)
-    log_map = np.log(np.clip(smooth, 1e-3, 50.0))  # (N, J, 3, 3), centre at [1, 1]
-
-    def at(dy: int, dx: int) -> np.ndarray:
-        return log_map[:, :, 1 + dy, 1 + dx]
-
-    centre = at(0, 0)
-    grad_x = 0.5 * (at(0, 1) - at(0, -1))
-    grad_y = 0.5 * (at(1, 0) - at(-1, 0))
-    hxx = at(0, 1) - 2 * centre + at(0, -1)
-    hyy = at(1, 0) - 2 * centre + at(-1, 0)
-    hxy = 0.25 * (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1))
-    det = hxx * hyy - hxy**2
-    concave = (det > 1e-12) & (hxx < 0)
-    safe_det = np.where(concave, det, 1.0)
-    # offset = -H^-1 g, with H^-1 = [[hyy, -hxy], [-hxy, hxx]] / det.
-    offset_x = np.where(concave, -(hyy * grad_x - hxy * grad_y) / safe_det, 0.0)
-    offset_y = np.where(concave, -(hxx * grad_y - hxy * grad_x) / safe_det, 0.0)
-    out = np.empty((num, joints, 3), dtype=np.float32)
-    out[..., 0] = ix + np.clip(offset_x, -0.5, 0.5)
-    out[..., 1] = iy + np.clip(offset_y, -0.5, 0.5)
-    out[..., 2] = scores.cpu().numpy()
-    return out
 
 
 class ViTPoseEstimator(ClosesOnExit):
@@ -223,9 +79,9 @@ class ViTPoseEstimator(ClosesOnExit):
         self.box_aspect = (int(box_aspect[0]), int(box_aspect[1]))
         self.batch_size = int(batch_size)
         self.detector_batch_size = int(detector_batch_size)
-        self.device = _resolve_device(device)
+        self.device = resolve_device(device)
 
-        self._pose: Any = _load(VitPoseForPoseEstimation, model, "model", self.device)
+        self._pose: Any = load_checkpoint(VitPoseForPoseEstimation, model, "model", self.device)
         pose_config = self._pose.config
         if pose_config.num_labels != NUM_COCO17_JOINTS:
             raise ValueError(
@@ -235,12 +91,12 @@ class ViTPoseEstimator(ClosesOnExit):
         height, width = pose_config.backbone_config.image_size
         self._input_size = (int(width), int(height))
         self._num_experts = int(getattr(pose_config.backbone_config, "num_experts", 1))
-        self._pose_scaling = _scaling(_processor_settings(model, _POSE_DEFAULTS))
+        self._pose_scaling = scaling(processor_settings(model, POSE_DEFAULTS))
 
-        self._detector: Any = _load(RTDetrForObjectDetection, detector, "detector", self.device)
-        self._person_id = _person_label(self._detector.config.id2label, detector)
+        self._detector: Any = load_checkpoint(RTDetrForObjectDetection, detector, "detector", self.device)
+        self._person_id = person_label(self._detector.config.id2label, detector)
         self._focal = bool(getattr(self._detector.config, "use_focal_loss", True))
-        det_settings = _processor_settings(detector, _DETECTOR_DEFAULTS)
+        det_settings = processor_settings(detector, DETECTOR_DEFAULTS)
         size = det_settings["size"]
         if not (isinstance(size, dict) and {"height", "width"} <= size.keys()):
             raise ValueError(
@@ -248,7 +104,7 @@ class ViTPoseEstimator(ClosesOnExit):
                 f"its preprocessor asks for size={size}"
             )
         self._detector_size = (int(size["width"]), int(size["height"]))
-        self._detector_scaling = _scaling(det_settings)
+        self._detector_scaling = scaling(det_settings)
 
     @classmethod
     def from_config(

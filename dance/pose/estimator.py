@@ -9,15 +9,16 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from dance._lazy import lazy_exports
 from dance.pose.skeleton import NUM_COCO17_JOINTS
 
 if TYPE_CHECKING:
-    from dance.config._sections import PoseConfig
+    from dance.config import PoseConfig
 
 _MMPOSE_HINT = (
     "install the optional extra with `pip install 'dance[mmpose]'`; mmpose cannot share an "
     "environment with transformers 5.x, so give it its own environment "
-    "(see ENVIRONMENT.md, 'mmpose 1.3.2')"
+    "(see docs/environment.md, 'mmpose')"
 )
 
 
@@ -157,18 +158,12 @@ def build_pose_estimator(config: PoseConfig, device: str = "cpu") -> PoseEstimat
     )
 
 
-def __getattr__(name: str) -> object:
-    """Expose the backends lazily, so importing the interface loads no model library."""
-    if name == "AnnotationPoseSource":
-        from dance.pose._annotations import AnnotationPoseSource
-
-        return AnnotationPoseSource
-    if name == "ViTPoseEstimator":
-        from dance.pose._vitpose import ViTPoseEstimator
-
-        return ViTPoseEstimator
-    if name == "MediaPipePoseEstimator":
-        from dance.pose._mediapipe import MediaPipePoseEstimator
-
-        return MediaPipePoseEstimator
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The backends, imported on first access so the interface loads no model library.
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "dance.pose._annotations": ("AnnotationPoseSource",),
+        "dance.pose._mediapipe": ("MediaPipePoseEstimator",),
+        "dance.pose._vitpose": ("ViTPoseEstimator",),
+    },
+)

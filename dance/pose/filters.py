@@ -1,4 +1,4 @@
-"""Pose frame and clip filters (REFERENCE.md 2) and the explicit raw<->valid frame map.
+"""Pose frame and clip filters (docs/method.md section 2) and the explicit raw<->valid frame map.
 
 Frames are always indexed by their RAW position in the video. The reference drops
 invalid frames before windowing, which silently shifts every later keyframe index; here
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dance.config._sections import PoseConfig
+from dance.config import PoseConfig
 from dance.pose.skeleton import NUM_COCO17_JOINTS
 
 CLIP_REJECT_REASONS: tuple[str, ...] = ("invalid_frames", "low_score", "discontinuous")

@@ -1,4 +1,4 @@
-"""Pose clip normalisation before clustering (REFERENCE.md 2): clip -> flat float32 vector.
+"""Pose clip normalisation for clustering (docs/method.md section 2): clip -> flat float32 vector.
 
 Every method uses only (x, y) (scores are dropped) and flattens time-major, then joint,
 then (x, y): value [t * 34 + j * 2 + a] is axis a (0 = x, 1 = y) of joint j at frame t.

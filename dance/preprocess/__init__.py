@@ -6,7 +6,7 @@ builds the graph. Every function here runs, and is tested, without a cluster.
 
 from dance.preprocess._arrays import pack, unpack
 from dance.preprocess._batches import embed_batch, pose_batch, split_block, summary_rows
-from dance.preprocess._clips import VideoClips, assemble_clips, to_original_pixels
+from dance.preprocess._clips import NO_PERSON, VideoClips, assemble_clips, to_original_pixels
 from dance.preprocess._decode import (
     DecodePlan,
     decode_video,
@@ -19,15 +19,16 @@ from dance.preprocess._failures import FAILURE_CODES, failure_code, failure_mess
 from dance.preprocess._gt_error import KeypointErrorMeter, keypoint_errors
 from dance.preprocess._models import EncoderModels, model_input_side, resolve_encoder_models
 from dance.preprocess._parts import (
-    clips_dir,
     done_video_ids,
     part_id,
     part_pairs,
+    read_clips,
+    read_videos,
     remove_orphan_clip_parts,
     remove_stale_temp_files,
-    videos_dir,
     write_part,
 )
+from dance.preprocess._record import preprocess_facts, preprocess_inputs
 from dance.preprocess._schema import (
     CLIPS_SCHEMA,
     DECODED_SCHEMA,
@@ -45,6 +46,7 @@ __all__ = [
     "CLIPS_SCHEMA",
     "DECODED_SCHEMA",
     "FAILURE_CODES",
+    "NO_PERSON",
     "POSED_SCHEMA",
     "VIDEOS_SCHEMA",
     "DecodePlan",
@@ -56,7 +58,6 @@ __all__ = [
     "VideoClips",
     "annotation_reader",
     "assemble_clips",
-    "clips_dir",
     "decode_video",
     "done_video_ids",
     "downscaled_size",
@@ -71,6 +72,10 @@ __all__ = [
     "part_id",
     "part_pairs",
     "pose_batch",
+    "preprocess_facts",
+    "preprocess_inputs",
+    "read_clips",
+    "read_videos",
     "remove_orphan_clip_parts",
     "remove_stale_temp_files",
     "resize_frames",
@@ -85,7 +90,6 @@ __all__ = [
     "sweep_stale_spills",
     "to_original_pixels",
     "unpack",
-    "videos_dir",
     "with_fields",
     "without",
     "write_part",

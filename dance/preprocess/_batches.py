@@ -3,6 +3,8 @@
 Each step takes a batch of video rows, runs one model call across all of them where it
 can (frames of one size are stacked), falls back to one call per video when that call
 fails, and turns a video's failure into a `status=failed` row with a coded reason.
+A video without a detectable person is not a failure: it stays `ok` (its clips are
+rejected `no_person`) and goes on to the encoders like any other video.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dance.config._sections import PoseConfig
+from dance.config import PoseConfig
 from dance.pose.estimator import PoseEstimator, PoseResult
 from dance.preprocess._arrays import unpack
 from dance.preprocess._clips import assemble_clips, to_original_pixels
@@ -88,7 +90,8 @@ def pose_batch(
     """Clip rows for each ok video from a pose model (`estimator`) or from `annotations`.
 
     Keypoints are mapped back to original image pixels. A video whose key clips hold no
-    valid pose frame fails as `no_person`; a pose error fails it as `pose_error`.
+    valid pose frame stays ok with every clip rejected `no_person`; an error of the pose
+    source fails it as `pose_error` (a crash says nothing about the video's content).
     """
     if (estimator is None) == (annotations is None):
         raise ValueError("pose_batch needs exactly one of estimator and annotations")
@@ -122,17 +125,6 @@ def pose_batch(
             clips = assemble_clips(windows, clip_keyframes, indices, keypoints, result.found, config)
         except Exception as exc:  # noqa: BLE001 - one video's pose error fails that video only
             out.append(_fail(base, "pose_error", _describe(exc)))
-            continue
-        if not clips.any_valid_frame:
-            out.append(
-                _fail(
-                    base,
-                    "no_person",
-                    f"no valid pose frame in {len(clips.rows)} key clip(s) "
-                    f"({indices.size} frames; a valid frame has a person with mean joint "
-                    f"score >= pose.frame_min_score={config.frame_min_score})",
-                )
-            )
             continue
         out.append({**base, "clips": clips.rows})
     return out

@@ -1,4 +1,8 @@
-"""Key clips from per-frame poses: validity, (S, L, 17, 3) assembly, filters, clip rows."""
+"""Key clips from per-frame poses: validity, (S, L, 17, 3) assembly, filters, clip rows.
+
+A video whose key clips hold no valid pose frame keeps all its clip rows, each rejected
+as `no_person`: pose only feeds the motion concepts, so the video itself stays `ok`.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from dance.config._sections import PoseConfig
+from dance.config import PoseConfig
 from dance.pose.filters import frame_validity, judge_clips
 from dance.pose.skeleton import NUM_COCO17_JOINTS
+
+# The reject reason of every clip of a video without a single valid pose frame; it
+# replaces the per-clip reason (always `invalid_frames` then), which would hide why.
+NO_PERSON = "no_person"
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,7 @@ def assemble_clips(
     windows: (S, L) raw frame indices; clip_keyframes: (S,) their keyframes;
     pose_indices: (F,) ascending unique raw frames that `keypoints` (F, 17, 3) and
     `found` (F,) describe. Validity is judged per raw frame, so a frame shared by two
-    clips gets one verdict.
+    clips gets one verdict. When no frame is valid, every clip is rejected `no_person`.
     """
     windows = np.asarray(windows, dtype=np.int64)
     indices = np.asarray(pose_indices, dtype=np.int64)
@@ -67,6 +75,7 @@ def assemble_clips(
     validity = frame_validity(np.asarray(keypoints, dtype=np.float32), found.astype(bool), config)
     clips = np.asarray(keypoints, dtype=np.float32)[positions]
     decisions = judge_clips(clips, validity.valid[positions], config)
+    any_valid_frame = bool(validity.valid.any())
     length = windows.shape[1]
     rows = [
         {
@@ -76,8 +85,8 @@ def assemble_clips(
             "keyframe": int(clip_keyframes[index]),
             "pose": clips[index].reshape(length * NUM_COCO17_JOINTS * 3).tolist(),
             "kept": decision.kept,
-            "reject_reason": decision.reason,
+            "reject_reason": decision.reason if any_valid_frame else NO_PERSON,
         }
         for index, decision in enumerate(decisions)
     ]
-    return VideoClips(rows=rows, any_valid_frame=bool(validity.valid.any()))
+    return VideoClips(rows=rows, any_valid_frame=any_valid_frame)

@@ -14,7 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from dance.config._sections import BackboneConfig, ClipConfig, DualEncoderConfig, KeyframeConfig
+from dance.config import BackboneConfig, ClipConfig, DualEncoderConfig, KeyframeConfig
 from dance.keyframes import KeyframeDetector, clip_windows, select_keyframes
 from dance.preprocess._arrays import pack
 from dance.preprocess._failures import failure_message

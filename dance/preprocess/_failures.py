@@ -8,10 +8,10 @@ from typing import TypeVar
 from dance.video import VIDEO_ERROR_REASONS
 
 # Decode failures come from dance.video; the rest are the preprocess job's own verdicts.
+# A video without a detectable person is no failure: its clips are rejected `no_person`.
 FAILURE_CODES: tuple[str, ...] = (
     *VIDEO_ERROR_REASONS,
     "too_short",
-    "no_person",
     "pose_error",
     "backbone_error",
     "dual_error",

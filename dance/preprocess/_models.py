@@ -10,7 +10,7 @@ from pathlib import Path
 
 from dance import storage
 from dance.config import DanceConfig
-from dance.pipeline import Log
+from dance.progress import Log
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from dance import storage
 from dance.preprocess._schema import CLIPS_SCHEMA, VIDEOS_SCHEMA, rows_to_table
-from dance.storage._atomic import is_temp_name
+from dance.workdir import clips_dir, videos_dir
 
 _PREFIX, _SUFFIX = "part-", ".parquet"
 
@@ -27,16 +27,6 @@ def part_id(video_ids: Sequence[str]) -> str:
         raise ValueError("a part needs at least one video_id")
     digest = hashlib.sha256("\n".join(sorted(video_ids)).encode("utf-8")).hexdigest()
     return digest[:16]
-
-
-def videos_dir(workdir: str) -> str:
-    """<workdir>/videos."""
-    return storage.join(workdir, "videos")
-
-
-def clips_dir(workdir: str) -> str:
-    """<workdir>/clips."""
-    return storage.join(workdir, "clips")
 
 
 def _part_uri(folder: str, pid: str) -> str:
@@ -97,16 +87,22 @@ def part_pairs(workdir: str) -> list[tuple[str, str | None]]:
     return [(videos[pid], clips.get(pid)) for pid in sorted(videos)]
 
 
-def read_outputs(workdir: str, columns: Sequence[str] | None = None) -> pa.Table:
-    """All committed videos rows (optionally some columns)."""
-    tables = [
-        storage.read_parquet(uri, columns=list(columns) if columns else None)
-        for uri, _ in part_pairs(workdir)
-    ]
+def _read_parts(uris: Sequence[str], schema: pa.Schema, columns: Sequence[str] | None) -> pa.Table:
+    """The committed parts' rows concatenated (optionally some columns)."""
+    tables = [storage.read_parquet(uri, columns=list(columns) if columns else None) for uri in uris]
     if not tables:
-        schema = VIDEOS_SCHEMA if columns is None else pa.schema([VIDEOS_SCHEMA.field(c) for c in columns])
-        return schema.empty_table()
+        return (schema if columns is None else pa.schema([schema.field(c) for c in columns])).empty_table()
     return pa.concat_tables(tables)
+
+
+def read_videos(workdir: str, columns: Sequence[str] | None = None) -> pa.Table:
+    """Every committed videos/ row of a workdir (optionally some columns)."""
+    return _read_parts([v for v, _ in part_pairs(workdir)], VIDEOS_SCHEMA, columns)
+
+
+def read_clips(workdir: str, columns: Sequence[str] | None = None) -> pa.Table:
+    """Every clips/ row of the committed parts of a workdir (optionally some columns)."""
+    return _read_parts([c for _, c in part_pairs(workdir) if c], CLIPS_SCHEMA, columns)
 
 
 def remove_stale_temp_files(workdir: str) -> list[str]:
@@ -119,7 +115,7 @@ def remove_stale_temp_files(workdir: str) -> list[str]:
         if storage.is_s3(folder) or not os.path.isdir(folder):
             continue
         for name in sorted(os.listdir(folder)):
-            if is_temp_name(name):
+            if storage.is_temp_name(name):
                 os.remove(os.path.join(folder, name))
                 removed.append(os.path.join(folder, name))
     return removed

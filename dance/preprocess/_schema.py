@@ -1,4 +1,4 @@
-"""Arrow schemas of the preprocess outputs (DESIGN.md) and of the rows flowing between stages."""
+"""Arrow schemas of the preprocess outputs (docs/workdir.md) and of the rows between its stages."""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """The preprocess job's summary: outcome counts over all outputs, this run's throughput,
-and the keypoint error of kept clips against ground truth where it exists."""
+and the keypoint error of kept clips against ground truth where it exists.
+
+An ok video with no kept clip (no detectable person, or every clip filtered out) is
+counted on its own: it has no motion labels, which later stages must mask.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,7 @@ from typing import Any
 import numpy as np
 
 from dance import storage
-from dance.config._sections import ClipConfig
-from dance.keyframes import clip_windows
+from dance.keyframes import clip_frames
 from dance.pose.skeleton import NUM_COCO17_JOINTS
 from dance.preprocess._failures import failure_code
 from dance.preprocess._gt_error import KeypointErrorMeter
@@ -25,6 +28,7 @@ class PreprocessSummary:
 
     videos: int = 0
     videos_ok: int = 0
+    videos_without_kept_clips: int = 0
     failed_by_reason: dict[str, int] = field(default_factory=dict)
     clips: int = 0
     clips_kept: int = 0
@@ -62,7 +66,7 @@ class PreprocessSummary:
         )
         lines = [
             (f"videos: {self.videos} ({self.videos_ok} ok, {self.videos - self.videos_ok} failed: "
-            f"{failed})"),
+            f"{failed}; {self.videos_without_kept_clips} with no kept clip)"),
             (f"clips: {self.clips} ({self.clips_kept} kept, "
             f"{self.clips - self.clips_kept} rejected: {rejected})"),
             (f"this run: {self.processed_this_run} videos ({self.skipped_as_done} already done) "
@@ -81,7 +85,7 @@ class PreprocessSummary:
 
 def summarize_outputs(
     workdir: str,
-    clip_config: ClipConfig,
+    clip_length: int,
     truth: Callable[[str], np.ndarray] | None = None,
 ) -> PreprocessSummary:
     """Counts over every committed part; keypoint error of kept clips when `truth` is given."""
@@ -90,30 +94,35 @@ def summarize_outputs(
     rejected: Counter[str] = Counter()
     meter = KeypointErrorMeter() if truth is not None else None
     for videos_uri, clips_uri in part_pairs(workdir):
-        videos = storage.read_parquet(videos_uri, columns=["video_id", "status", "error", "num_frames"])
-        frames_of = dict(
-            zip(videos.column("video_id").to_pylist(), videos.column("num_frames").to_pylist(), strict=True)
-        )
-        for status, error in zip(
-            videos.column("status").to_pylist(), videos.column("error").to_pylist(), strict=True
+        videos = storage.read_parquet(videos_uri, columns=["video_id", "status", "error"])
+        ok_ids: set[str] = set()
+        for video_id, status, error in zip(
+            videos.column("video_id").to_pylist(),
+            videos.column("status").to_pylist(),
+            videos.column("error").to_pylist(),
+            strict=True,
         ):
             summary.videos += 1
             if status == "ok":
                 summary.videos_ok += 1
+                ok_ids.add(video_id)
             else:
                 failed[failure_code(error) or "unknown"] += 1
         if clips_uri is None:
+            summary.videos_without_kept_clips += len(ok_ids)
             continue
-        columns = ["video_id", "kept", "reject_reason", "keyframe"] + (["pose"] if meter else [])
+        columns = ["video_id", "kept", "reject_reason", "start", "end"] + (["pose"] if meter else [])
         clips = storage.read_parquet(clips_uri, columns=columns).to_pylist()
         for clip in clips:
             summary.clips += 1
             if clip["kept"]:
                 summary.clips_kept += 1
                 if meter is not None:
-                    _score_clip(meter, clip, frames_of[clip["video_id"]], clip_config, truth)
+                    _score_clip(meter, clip, clip_length, truth)
             else:
                 rejected[clip["reject_reason"] or "unknown"] += 1
+        with_kept_clip = {clip["video_id"] for clip in clips if clip["kept"]}
+        summary.videos_without_kept_clips += len(ok_ids - with_kept_clip)
     summary.failed_by_reason = dict(sorted(failed.items()))
     summary.rejected_by_reason = dict(sorted(rejected.items()))
     summary.keypoint_error = meter.result() if meter is not None else None
@@ -123,16 +132,15 @@ def summarize_outputs(
 def _score_clip(
     meter: KeypointErrorMeter,
     clip: dict[str, Any],
-    num_frames: int,
-    clip_config: ClipConfig,
+    clip_length: int,
     truth: Callable[[str], np.ndarray],
 ) -> None:
-    """Add one kept clip's error; its frames are recomputed from its keyframe."""
+    """Add one kept clip's error; its frames come from its stored [start, end) window."""
     try:
         video_truth = truth(clip["video_id"])
     except KeyError:
         meter.missing_truth.append(clip["video_id"])
         return
-    window = clip_windows(np.asarray([clip["keyframe"]], dtype=np.int32), num_frames, clip_config)[0]
+    window = clip_frames(clip["start"], clip["end"], clip_length)
     pred = np.asarray(clip["pose"], dtype=np.float32).reshape(window.size, NUM_COCO17_JOINTS, 3)
     meter.add(pred, video_truth[window])

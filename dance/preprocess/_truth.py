@@ -8,6 +8,7 @@ import numpy as np
 
 from dance import storage
 from dance.config import DanceConfig
+from dance.errors import InputError
 
 
 def ground_truth_uri(cfg: DanceConfig) -> str | None:
@@ -56,7 +57,7 @@ def annotation_reader(cfg: DanceConfig) -> Callable[[str], np.ndarray]:
         return lambda video_id: load_penn_action_keypoints(root, video_id)
     uri = ground_truth_uri(cfg)
     if uri is None:
-        raise ValueError(
+        raise InputError(
             f"pose.backend=annotations needs keypoint annotations, but dataset "
             f"{cfg.dataset.name!r} has none; set preprocess.ground_truth to a "
             "ground_truth.parquet (video_id, num_frames, keypoints) or use pose.backend=mediapipe"

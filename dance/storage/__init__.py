@@ -1,12 +1,12 @@
 """Every read and write in dance: local paths, file:// URIs and s3://bucket/key URIs.
 
 Built on pyarrow.fs. Writes are atomic (whole or nothing); S3 settings come from
-`configure(StorageConfig(...))`, then the AWS environment variables; credentials always
-come from the standard AWS chain.
+`configure(dance.config.StorageConfig(...))`, then the AWS environment variables;
+credentials always come from the standard AWS chain.
 """
 
-from dance.storage._atomic import atomic_writer, write_bytes
-from dance.storage._config import StorageConfig, configure, current_config
+from dance.storage._atomic import atomic_writer, is_temp_name, write_bytes
+from dance.storage._config import configure, current_config
 from dance.storage._errors import ObjectNotFoundError, StorageError, StorageUnreachableError
 from dance.storage._filesystems import filesystem_for
 from dance.storage._json import read_json, write_json
@@ -16,7 +16,6 @@ from dance.storage._uri import is_s3, join, parent
 
 __all__ = [
     "ObjectNotFoundError",
-    "StorageConfig",
     "StorageError",
     "StorageUnreachableError",
     "atomic_writer",
@@ -25,6 +24,7 @@ __all__ = [
     "exists",
     "filesystem_for",
     "is_s3",
+    "is_temp_name",
     "join",
     "list_files",
     "makedirs",

@@ -6,8 +6,10 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from dance.errors import DanceError
 
-class StorageError(RuntimeError):
+
+class StorageError(DanceError, RuntimeError):
     """A storage operation failed; the message names the URI and the fix."""
 
 

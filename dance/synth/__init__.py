@@ -1,9 +1,11 @@
 """DANCE-Synth: rendered cartoon actions whose causes (motion, object, scene, pose) are known.
 
-from dance.synth import SynthConfig, generate_dataset
+from dance.config import SynthConfig
+from dance.synth import generate_dataset
 summary = generate_dataset(SynthConfig.preset_config("demo"), "data/synth_demo")
 """
 
+from dance.config import SynthConfig
 from dance.synth._classes import (
     FACTORS,
     SynthClass,
@@ -11,6 +13,7 @@ from dance.synth._classes import (
     catalogue_names,
     context_donor,
 )
+from dance.synth._ensure import ensure_synth_dataset
 from dance.synth._generate import (
     GENERATOR_VERSION,
     SynthSummary,
@@ -33,7 +36,6 @@ from dance.synth._truth import (
     normalised_joint_errors,
     person_height,
 )
-from dance.synth.config import PRESETS, SynthConfig
 
 
 def class_catalogue(config: SynthConfig) -> list[SynthClass]:
@@ -56,17 +58,16 @@ def shift_donor(cls: SynthClass, classes: list[SynthClass]) -> SynthClass:
 __all__ = [
     "FACTORS",
     "GENERATOR_VERSION",
-    "PRESETS",
     "BodyShape",
     "MotionJitter",
     "MotionProgram",
     "SynthClass",
-    "SynthConfig",
     "SynthSummary",
     "VideoGroundTruth",
     "catalogue_names",
     "class_catalogue",
     "class_motion_program",
+    "ensure_synth_dataset",
     "generate_dataset",
     "load_ground_truth",
     "motion_keypoints",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dance.config import SYNTH_MAX_CLASSES
 from dance.synth._skeleton_motion import MotionProgram, motion_program, program_primitives
 
 FACTORS: tuple[str, ...] = ("motion", "object", "scene", "mixed")
@@ -79,8 +80,6 @@ _CATALOGUE: tuple[_Entry, ...] = (
            "both_hands", "jumping_jacks"),
 )  # fmt: skip
 
-MAX_CLASSES: int = len(_CATALOGUE)
-
 
 def catalogue_names() -> tuple[str, ...]:
     """Names of every class the generator knows, in catalogue order."""
@@ -89,8 +88,8 @@ def catalogue_names() -> tuple[str, ...]:
 
 def build_catalogue(num_classes: int) -> list[SynthClass]:
     """The first `num_classes` catalogue classes with labels 0..num_classes-1."""
-    if not 1 <= num_classes <= MAX_CLASSES:
-        raise ValueError(f"num_classes must be in [1, {MAX_CLASSES}], got {num_classes}")
+    if not 1 <= num_classes <= SYNTH_MAX_CLASSES:
+        raise ValueError(f"num_classes must be in [1, {SYNTH_MAX_CLASSES}], got {num_classes}")
     selected = _CATALOGUE[:num_classes]
     names = {entry.name for entry in selected}
     out: list[SynthClass] = []

@@ -14,12 +14,12 @@ import numpy as np
 import pyarrow as pa
 
 from dance import storage
+from dance.config import SynthConfig
 from dance.manifest import Manifest, ManifestRecord
 from dance.synth._classes import SynthClass, build_catalogue, context_donor
 from dance.synth._encode import VideoFileWriter
 from dance.synth._render import RenderSpec, render_video
 from dance.synth._skeleton_motion import all_program_names, motion_program, program_primitives
-from dance.synth.config import SynthConfig
 
 GENERATOR_VERSION = "1"
 _AUTO_PROGRESS_MIN_VIDEOS = 100

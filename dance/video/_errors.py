@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+from dance.errors import DanceError
+
 VideoErrorReason = Literal["missing", "empty", "not_a_video", "truncated", "unreadable"]
 
 VIDEO_ERROR_REASONS: tuple[str, ...] = get_args(VideoErrorReason)
@@ -25,7 +27,7 @@ _HINTS: dict[str, str] = {
 }
 
 
-class VideoReadError(RuntimeError):
+class VideoReadError(DanceError, RuntimeError):
     """A video that cannot be read: `uri` names it, `reason` says why (a reason code)."""
 
     uri: str

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dance.synth._classes import MAX_CLASSES
+# Classes in DANCE-Synth's catalogue (dance.synth checks its catalogue has exactly these).
+SYNTH_MAX_CLASSES = 13
 
 
 def _default_workers() -> int:
@@ -26,7 +27,7 @@ class SynthConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     preset: Literal["tiny", "demo", "bench", "custom"] = "demo"
-    num_classes: int = Field(default=10, ge=1, le=MAX_CLASSES)
+    num_classes: int = Field(default=10, ge=1, le=SYNTH_MAX_CLASSES)
     videos_per_class: int = Field(default=32, ge=2, description="train + test videos per class")
     test_fraction: float = Field(default=0.25, gt=0.0, lt=1.0)
     num_frames: int = Field(default=64, ge=8, le=1024)
@@ -83,16 +84,16 @@ class SynthConfig(BaseModel):
     @classmethod
     def preset_config(cls, name: str, **overrides: Any) -> SynthConfig:
         """A preset ("tiny", "demo", "bench") with field overrides applied on top."""
-        if name not in PRESETS:
-            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-        return cls(**{**PRESETS[name], **overrides})
+        if name not in SYNTH_PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(SYNTH_PRESETS)}")
+        return cls(**{**SYNTH_PRESETS[name], **overrides})
 
 
-PRESETS: dict[str, dict[str, Any]] = {
+SYNTH_PRESETS: dict[str, dict[str, Any]] = {
     # tests: a reversal pair and a context pair, seconds to make
     "tiny": {"preset": "tiny", "num_classes": 4, "videos_per_class": 4, "num_frames": 32},
     # the embedded demo dataset
     "demo": {"preset": "demo"},
     # throughput runs: the whole catalogue at thousands of videos
-    "bench": {"preset": "bench", "num_classes": MAX_CLASSES, "videos_per_class": 240},
+    "bench": {"preset": "bench", "num_classes": SYNTH_MAX_CLASSES, "videos_per_class": 240},
 }

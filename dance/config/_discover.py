@@ -1,0 +1,156 @@
+"""Config sections of the discover job: motion (FINCH), object/scene concepts, pseudo labels."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from dance.config._base import Section, StageResources
+
+
+class NeighborConfig(Section):
+    """How FINCH finds first neighbours; defaults suit a few million 544-d rows on CPU."""
+
+    mode: Literal["auto", "exact", "ann"] = Field(
+        "auto",
+        description="auto: exact up to ann_threshold rows, approximate above; every mode "
+        "searches fewer than 1000 rows exactly",
+    )
+    ann_threshold: int = Field(200_000, ge=1, description="rows above which auto goes approximate")
+    ann_index: Literal["ivf", "hnsw"] = Field(
+        "ivf", description="ivf: IVF-Flat, deterministic; hnsw: HNSW-Flat, not bit-reproducible"
+    )
+    ivf_nlist: int | None = Field(
+        None, ge=1, description="IVF lists; None = sqrt(n), at most n // 39"
+    )
+    ivf_kmeans_iters: int = Field(10, ge=1, description="k-means iterations training IVF")
+    ivf_nprobe: int = Field(4, ge=1, description="IVF lists scanned per query")
+    ivf_train_rows: int | None = Field(
+        None, ge=1, description="rows sampled (with seed) to train IVF; None = 40 per list"
+    )
+    hnsw_m: int = Field(32, ge=2, description="HNSW links per node")
+    hnsw_ef_construction: int = Field(64, ge=1, description="HNSW build beam width")
+    ef_search: int = Field(64, ge=1, description="HNSW search beam width")
+    exact_pruning: bool = Field(
+        True,
+        description="exact search skips IVF lists that provably hold no first neighbour "
+        "(same result, much faster on clustered rows); off = a full pass",
+    )
+    exact_chunk_rows: int = Field(4096, ge=1, description="query rows per float64 exact block")
+    exact_block_bytes: int = Field(
+        256 * 2**20, ge=2**20, description="cap on one float64 exact block; default 256 MiB"
+    )
+    use_gpu: bool | None = Field(None, description="None = use a GPU when faiss sees one")
+    seed: int = Field(0, description="seed of IVF training samples and k-means")
+
+
+class MotionConceptConfig(Section):
+    """FINCH motion concepts (docs/method.md section 3)."""
+
+    partition: int = Field(1, ge=0, description="FINCH partition index; 1 = the second level")
+    num_concepts: int | None = Field(None, ge=2, description="request a count instead of a level")
+    transductive: bool = Field(False, description="cluster all splits together, as the paper did")
+    neighbors: NeighborConfig = Field(
+        default_factory=lambda: NeighborConfig(),
+        description="FINCH's first-neighbour search (exact, or approximate above a size)",
+    )
+    resources: StageResources = Field(
+        StageResources(pool_size=1, num_cpus=1.0, num_gpus=0.0, batch_size=1),
+        description="the one Ray task holding every clip (pool_size 1); faiss searches on "
+        "every GPU it is given; batch_size is not used",
+    )
+
+    @model_validator(mode="after")
+    def _one_task(self) -> MotionConceptConfig:
+        """FINCH clusters all clips at once, so it runs as exactly one task."""
+        if self.resources.pool_size != 1:
+            raise ValueError(
+                f"discover.motion.resources.pool_size is {self.resources.pool_size}, but FINCH "
+                "clusters every clip in one task; set it to 1 (give the task more num_cpus)"
+            )
+        return self
+
+
+class LanguageConceptConfig(Section):
+    """LLM object/scene concepts and their filters (docs/method.md section 4)."""
+
+    source: Literal["llm", "files", "annotations"] = "llm"
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint; None = OpenAI")
+    model: str = "gpt-4o"
+    api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key")
+    temperature: float = Field(0.2, ge=0, le=2)
+    max_tokens: int = Field(512, ge=1)
+    queries_per_class: int = Field(2, ge=1)
+    object_prompt: str = (
+        "For the {action}, list the most important physical objects that commonly appear "
+        "when this action occurs."
+    )
+    scene_prompt: str = (
+        "List the most common places or background scenes where {action} typically occurs. "
+        "Do not include objects or equipment"
+    )
+    object_file: str | None = Field(None, description="concept list file (source=files)")
+    scene_file: str | None = Field(None, description="concept list file (source=files)")
+    max_concept_length: int = Field(30, ge=1)
+    class_similarity_cutoff: float = Field(0.84, ge=-1, le=1)
+    duplicate_similarity_cutoff: float = Field(0.90, ge=-1, le=1)
+    one_shot: bool = Field(
+        False,
+        description="the authors' one-shot variant: an example question and answer first",
+    )
+    object_focus: str = Field(
+        "Focus only on tangible items; no body parts, poses or background scenes.",
+        description="appended to the object prompt in one-shot mode (the authors' code)",
+    )
+    object_example_action: str = "drinking water"
+    object_example_answer: str = "- cup\n- glass\n- water bottle\n- drinking straw"
+    scene_example_action: str = "riding a bicycle"
+    scene_example_answer: str = "- road\n- bike path\n- park\n- mountain trail"
+    concurrency: int = Field(4, ge=1, description="LLM requests in flight at once")
+    requests_per_minute: float | None = Field(
+        None, gt=0, description="client-side rate limit; None = unlimited"
+    )
+    timeout_s: float = Field(60.0, gt=0, description="per-request timeout")
+    max_retries: int = Field(
+        6, ge=0, description="retries after the first try on 429, 5xx, timeouts, lost connections"
+    )
+    backoff_initial_s: float = Field(1.0, gt=0, description="first retry wait; doubles each try")
+    backoff_max_s: float = Field(
+        60.0, gt=0, description="cap on one retry wait, Retry-After included"
+    )
+
+    @model_validator(mode="after")
+    def _prompts_name_the_action(self) -> LanguageConceptConfig:
+        """Each prompt template must contain the {action} placeholder."""
+        for name in ("object_prompt", "scene_prompt"):
+            if "{action}" not in getattr(self, name):
+                raise ValueError(
+                    f"discover.language.{name} has no {{action}} placeholder; add one where "
+                    "the class name goes"
+                )
+        return self
+
+
+class PseudoLabelConfig(Section):
+    """Pseudo labels = cos(text, video) (docs/method.md section 5, Eq. 3)."""
+
+    template: str = "A video of {concept}"
+
+    @model_validator(mode="after")
+    def _template_names_the_concept(self) -> PseudoLabelConfig:
+        """The text template must contain the {concept} placeholder."""
+        if "{concept}" not in self.template:
+            raise ValueError(
+                "discover.pseudo_labels.template has no {concept} placeholder; write e.g. "
+                "'A video of {concept}'"
+            )
+        return self
+
+
+class DiscoverConfig(Section):
+    """The discover job."""
+
+    motion: MotionConceptConfig = MotionConceptConfig()
+    language: LanguageConceptConfig = LanguageConceptConfig()
+    pseudo_labels: PseudoLabelConfig = PseudoLabelConfig()

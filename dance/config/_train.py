@@ -1,0 +1,119 @@
+"""Config sections of the training jobs: concept layers, evaluation, backbone fine-tuning."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from dance.config._base import Section, StageResources
+
+
+class TrainConfig(Section):
+    """Concept layers + sparse classifier (docs/method.md section 6)."""
+
+    motion_steps: int = Field(3000, ge=1)
+    motion_lr: float = Field(1e-3, gt=0)
+    concept_lr: float = Field(1e-3, gt=0)
+    concept_max_steps: int = Field(10_000, ge=1)
+    eval_every: int = Field(500, ge=1, description="steps between validation checks")
+    concept_loss: Literal["per_concept", "per_sample"] = "per_concept"
+    clip_cut: float = Field(
+        0.2, description="drop a concept whose top-5 train pseudo labels <= this"
+    )
+    clip_cut_top_k: int = Field(5, ge=1)
+    interpretability_cut: float = Field(
+        0.3, description="drop a concept whose val similarity <= this"
+    )
+    lam: float = Field(7e-4, gt=0, description="elastic-net strength (lambda_eff = lam / alpha)")
+    alpha: float = Field(0.99, gt=0, le=1, description="L1 share of the elastic net")
+    saga_step: float = Field(0.05, gt=0)
+    saga_batch: int = Field(128, ge=1)
+    saga_max_epochs: int = Field(30_000, ge=1)
+    saga_tol: float = Field(1e-4, gt=0)
+    paper_protocol: bool = Field(
+        False, description="use the test split as validation, as the paper"
+    )
+    resources: StageResources = Field(
+        StageResources(pool_size=1, num_cpus=1.0, num_gpus=0.0, batch_size=128),
+        description="the train job's Ray Train workers: pool_size workers with "
+        "num_cpus/num_gpus each; batch_size = videos per batch streamed to a worker",
+    )
+
+
+class EvaluateConfig(Section):
+    """Evaluate / explain."""
+
+    top_k: int = Field(3, ge=1, description="concept contributions shown per sample")
+
+
+class FinetuneConfig(Section):
+    """Fine-tuning VideoMAE for classification: the backbone f and the paper's baseline.
+
+    Defaults follow VideoMAE's fine-tuning recipe (AdamW, weight decay 0.05, 5 warmup
+    epochs then cosine decay, label smoothing 0.1, horizontal flips) from
+    MCG-NJU/videomae-base; clips are sampled as `backbone` says (frames, sampling). The
+    demo preset trains a small VideoMAE from scratch (init "tiny", sized by `tiny_*`).
+    """
+
+    init: str = Field(
+        "MCG-NJU/videomae-base",
+        description="hub id or from_pretrained directory to start from; 'tiny' = a small "
+        "random VideoMAE trained from scratch, sized by image_size and the tiny_* fields",
+    )
+    output: str | None = Field(
+        None, description="from_pretrained directory written at the end; None = <workdir>/backbone"
+    )
+    state_dir: str | None = Field(
+        None, description="clip cache and Ray Train checkpoints; None = <workdir>/finetune"
+    )
+    run_name: str = Field(
+        "finetune",
+        min_length=1,
+        pattern=r"^[A-Za-z0-9_.-]+$",
+        description="Ray Train run name; a rerun with the same name resumes it",
+    )
+    epochs: int = Field(50, ge=1, description="passes over the train split")
+    lr: float = Field(5e-4, gt=0, description="peak AdamW learning rate (after warmup)")
+    weight_decay: float = Field(0.05, ge=0, description="AdamW weight decay")
+    warmup_epochs: float = Field(5.0, ge=0, description="linear warmup, then cosine decay to 0")
+    label_smoothing: float = Field(0.1, ge=0, lt=1, description="cross-entropy label smoothing")
+    flip: bool = Field(
+        True, description="random horizontal flips (mirrors left/right, keeps the action)"
+    )
+    seed: int = Field(0, ge=0, description="seed of the tiny init, shuffling and augmentation")
+    eval_every_epochs: int = Field(
+        1, ge=1, description="validate (and checkpoint) every n epochs and after the last"
+    )
+    keep_checkpoints: int = Field(2, ge=1, description="Ray Train checkpoints kept on disk")
+    resume: bool = Field(True, description="continue from the run's latest checkpoint")
+    workers: StageResources = Field(
+        StageResources(pool_size=1, num_cpus=1.0, num_gpus=0.0, batch_size=8),
+        description="the Ray Train workers: pool_size workers (DDP), num_cpus/num_gpus each "
+        "(torch uses num_cpus threads); batch_size = clips per worker per optimiser step",
+    )
+    decode: StageResources = Field(
+        StageResources(pool_size=16, num_cpus=1.0, num_gpus=0.0, batch_size=64),
+        description="the clip-decoding Ray tasks: batch_size = videos per clip-cache file "
+        "(one task each); pool_size = tasks running at once",
+    )
+    image_size: int = Field(64, ge=8, description="tiny only: frame side in pixels")
+    tiny_patch_size: int = Field(16, ge=1, description="tiny only: spatial patch side")
+    tiny_hidden_size: int = Field(96, ge=8, description="tiny only: token width")
+    tiny_layers: int = Field(3, ge=1, description="tiny only: transformer layers")
+    tiny_heads: int = Field(4, ge=1, description="tiny only: attention heads")
+    tiny_intermediate_size: int = Field(192, ge=8, description="tiny only: MLP width")
+
+    @model_validator(mode="after")
+    def _tiny_shapes_fit(self) -> FinetuneConfig:
+        if self.image_size % self.tiny_patch_size:
+            raise ValueError(
+                f"image_size {self.image_size} must be a multiple of tiny_patch_size "
+                f"{self.tiny_patch_size}; e.g. image_size: {self.tiny_patch_size * 4}"
+            )
+        if self.tiny_hidden_size % self.tiny_heads:
+            raise ValueError(
+                f"tiny_hidden_size {self.tiny_hidden_size} must be divisible by tiny_heads "
+                f"{self.tiny_heads}"
+            )
+        return self

@@ -1,0 +1,57 @@
+"""The manifest stage: DANCE-Synth rendered when configured, the dataset indexed, the
+manifest (with its val split) written to the workdir with its stage record."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from dance.manifest import Manifest
+from dance.progress import Log, log_to_stderr
+from dance.workdir import begin_stage, manifest_uri, rows_sha256
+
+if TYPE_CHECKING:
+    from dance.config import DanceConfig
+
+
+def manifest_content_sha256(manifest: Manifest) -> str:
+    """sha256 of what later stages read from a manifest: ids, labels, class names, splits."""
+    table = manifest.table
+    return rows_sha256(
+        {name: table[name].to_pylist() for name in ("video_id", "label", "label_name", "split")}
+    )
+
+
+def prepare_manifest(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False) -> Manifest:
+    """Build the dataset's manifest, carve the val split, write it and the manifest record."""
+    from dance.datasets import build_manifest
+
+    run = begin_stage(
+        cfg.workdir,
+        "manifest",
+        cfg.model_dump(mode="json"),
+        force=force,
+        log=log,
+        command="dance manifest",
+    )
+    if cfg.synth is not None:
+        from dance.synth import ensure_synth_dataset
+
+        ensure_synth_dataset(cfg.synth, cfg.dataset.root or "", log)
+    manifest = build_manifest(cfg.dataset)
+    uri = manifest_uri(cfg.workdir)
+    manifest.write(uri)
+    log(manifest.summary())
+    log(f"manifest: {len(manifest)} videos -> {uri}")
+    splits = manifest.table["split"].to_pylist()
+    run.finish(
+        facts={
+            "class_names": manifest.class_names,
+            "content_sha256": manifest_content_sha256(manifest),
+        },
+        counts={
+            "videos": len(manifest),
+            "classes": len(manifest.class_names),
+            **{f"videos_{s}": splits.count(s) for s in ("train", "val", "test")},
+        },
+    )
+    return manifest

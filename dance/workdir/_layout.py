@@ -1,0 +1,83 @@
+"""Where every stage's outputs live inside a workdir (a local path or an s3:// prefix).
+
+    manifest.parquet        the run's manifest (stage: manifest)
+    backbone/               the fine-tuned backbone, a from_pretrained directory (finetune)
+    finetune/               fine-tuning state: clip cache and Ray Train checkpoints (finetune)
+    models/                 tiny stand-in encoders of offline runs (preprocess)
+    videos/, clips/         per-video and per-clip Parquet parts (preprocess)
+    concepts/               motion, object and scene concepts and their labels (discover)
+    model/                  the trained model bundle (train)
+    reports/                evaluation and explanation reports (evaluate, report)
+    stages/<stage>.json     one stage record per stage: what made that stage's outputs
+
+The layout and the records are described for users in docs/workdir.md.
+"""
+
+from __future__ import annotations
+
+from dance import storage
+
+MANIFEST_FILE = "manifest.parquet"
+STAGES_DIR = "stages"
+
+# Each stage's outputs, relative to the workdir: what `--force` removes before redoing it.
+STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "manifest": (MANIFEST_FILE,),
+    "finetune": ("backbone", "finetune"),
+    "preprocess": ("videos", "clips", "preprocess_summary.json"),
+    "discover": ("concepts", "discover_summary.json"),
+    "train": ("model",),
+    "evaluate": ("reports/metrics.json",),
+}
+
+
+def manifest_uri(workdir: str) -> str:
+    """<workdir>/manifest.parquet: the run's manifest, with its val split."""
+    return storage.join(workdir, MANIFEST_FILE)
+
+
+def videos_dir(workdir: str) -> str:
+    """<workdir>/videos: one row per video (preprocess)."""
+    return storage.join(workdir, "videos")
+
+
+def clips_dir(workdir: str) -> str:
+    """<workdir>/clips: one row per key clip (preprocess)."""
+    return storage.join(workdir, "clips")
+
+
+def concepts_dir(workdir: str) -> str:
+    """<workdir>/concepts: concepts and their labels (discover)."""
+    return storage.join(workdir, "concepts")
+
+
+def backbone_dir(workdir: str) -> str:
+    """<workdir>/backbone: the fine-tuned backbone's default location (finetune)."""
+    return storage.join(workdir, "backbone")
+
+
+def finetune_state_dir(workdir: str) -> str:
+    """<workdir>/finetune: the fine-tuning clip cache and checkpoints' default location."""
+    return storage.join(workdir, "finetune")
+
+
+def model_dir(workdir: str) -> str:
+    """<workdir>/model: the trained model bundle (train)."""
+    return storage.join(workdir, "model")
+
+
+def reports_dir(workdir: str) -> str:
+    """<workdir>/reports: evaluation and explanation reports."""
+    return storage.join(workdir, "reports")
+
+
+def summary_uri(workdir: str, stage: str) -> str:
+    """<workdir>/<stage>_summary.json: a stage's human-facing summary."""
+    return storage.join(workdir, f"{stage}_summary.json")
+
+
+def record_uri(workdir: str, stage: str) -> str:
+    """<workdir>/stages/<stage>.json: the stage's record."""
+    if stage not in STAGE_OUTPUTS:
+        raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGE_OUTPUTS)}")
+    return storage.join(workdir, STAGES_DIR, f"{stage}.json")

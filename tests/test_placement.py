@@ -1,0 +1,50 @@
+"""ray_jobs' placement adapter: one StageResources becomes map_batches, task or Ray Train settings."""
+
+from __future__ import annotations
+
+from ray.data import ActorPoolStrategy
+
+from dance.config import StageResources
+from ray_jobs import cpu_threads, map_batches_args, scaling_config, task_options
+
+CPU_STAGE = StageResources(pool_size=3, num_cpus=0.5, num_gpus=0, batch_size=16)
+GPU_STAGE = StageResources(pool_size=2, num_cpus=2, num_gpus=0.5, batch_size=64)
+
+
+def test_map_batches_args_size_the_actor_pool_and_each_actor() -> None:
+    args = map_batches_args(GPU_STAGE)
+    assert set(args) == {"batch_size", "compute", "num_cpus", "num_gpus"}
+    assert args["batch_size"] == 64
+    assert isinstance(args["compute"], ActorPoolStrategy)
+    assert args["compute"].min_size == args["compute"].max_size == 2
+    assert (args["num_cpus"], args["num_gpus"]) == (2, 0.5)
+
+
+def test_map_batches_args_scale_only_the_cpus() -> None:
+    args = map_batches_args(CPU_STAGE, scale=0.5)
+    assert args["num_cpus"] == 0.25
+    assert (args["num_gpus"], args["batch_size"], args["compute"].max_size) == (0, 16, 3)
+
+
+def test_task_options_carry_cpus_and_gpus_per_task() -> None:
+    assert task_options(CPU_STAGE) == {"num_cpus": 0.5, "num_gpus": 0}
+    assert task_options(GPU_STAGE) == {"num_cpus": 2, "num_gpus": 0.5}
+
+
+def test_scaling_config_on_cpus_asks_for_no_gpu() -> None:
+    config = scaling_config(CPU_STAGE)
+    assert config.num_workers == 3
+    assert config.use_gpu is False
+    assert config.resources_per_worker == {"CPU": 0.5}
+
+
+def test_scaling_config_on_gpus_gives_each_worker_its_share() -> None:
+    config = scaling_config(GPU_STAGE)
+    assert config.num_workers == 2
+    assert config.use_gpu is True
+    assert config.resources_per_worker == {"CPU": 2, "GPU": 0.5}
+
+
+def test_cpu_threads_are_the_whole_cpus_granted_and_at_least_one() -> None:
+    assert cpu_threads(GPU_STAGE) == 2
+    assert cpu_threads(CPU_STAGE) == 1
