@@ -1,26 +1,28 @@
-"""FINCH at scale: equivalence with finch-clust, speed at 100k x 544, 1M x 544 in ANN mode.
+"""FINCH at scale: equivalence with finch-clust, speed, and one-run-per-process scale checks.
 
-    python benchmarks/finch.py --out benchmarks/results/finch.json \\
-        [--parts equivalence,speed,large] [--eq-rows 20000] [--speed-rows 100000] \\
-        [--large-rows 1000000] [--large-index ivf] [--large-nprobe N] [--dim 544]
+    python benchmarks/finch.py --out benchmarks/results/finch.json --parts PART[,PART...] \\
+        [--data KIND] [--rows N] [--set KEY=VALUE ...] [--dim 544] [part options]
 
-Each part runs in its own subprocess (so its peak RSS is its own) and the JSON is
-rewritten after every part, so a long run leaves partial results behind.
+Every part runs in its own subprocess and every FINCH run of `scale`, `compare` and
+`memory` in a fresh one of its own, so each peak RSS is that run's; the JSON is rewritten
+after every part. Data kinds (benchmarks/finch_data.py): blobs, uniform, pose_like,
+positive_orthant, synth_pose.
 
-- equivalence: blobs, uniform random, clustered pose-like trajectories (all `--eq-rows`)
-  and the real kept pose clips of outputs/demo/clips when present: every level and a
-  requested count from ours (exact) vs finch-clust with exact neighbours, both ways the
-  issue allows: its dense float32 path (threshold settings) and an exact `initial_rank`
-  (float64 first neighbours computed here, independently of dance); where a level
-  differs, the rows whose first neighbour differs and the float64 similarity gap between
-  the two choices (a gap at float32 rounding level is a tie broken by BLAS's summation
-  order, which varies in finch-clust itself with BLAS's thread count).
+- equivalence: ours exact vs finch-clust with exact neighbours on `--eq-data` (each
+  `--eq-rows`) and the real kept pose clips of outputs/demo/clips when present: every
+  level and a requested count, both ways the issue allows: its dense float32 path
+  (threshold settings) and an exact `initial_rank` (float64 first neighbours computed
+  here, independently of dance); where first neighbours differ, the float64 similarity
+  gap between the two choices.
 - speed: ours exact (pruned, and a full pass) vs finch-clust default (pynndescent) vs ours
-  ANN (IVF and HNSW) on `--speed-rows` pose-like rows, each called twice in one process:
-  cold (first call: imports, and pynndescent's numba JIT) and warm; NMI of each partition
-  level against ours exact; recall@1 of the ANN first neighbours on 2,000 sampled rows.
-- large: ours ANN (`--large-index`, `--large-nprobe`) on `--large-rows` pose-like rows,
-  exact search only for levels of at most `--large-ann-threshold` rows: time and peak RSS.
+  ANN (IVF and HNSW) on `--speed-rows` rows of `--data`, each called twice in one process
+  (cold, warm); NMI of each level against ours exact; recall@1 on 2,000 sampled rows.
+- scale: one run of ours on `--rows` rows of `--data` with the default config plus
+  `--set` overrides: wall time, levels, the predicted peak and the measured peak RSS.
+- compare: on `--rows` rows of `--data`, ours default, finch-clust default and ours exact,
+  each in a fresh process: times, peaks, and NMI of every level against ours exact.
+- memory: ours default on each of `--memory-data` x `--memory-rows`, a fresh process
+  each: predicted against measured peak RSS.
 """
 
 from __future__ import annotations
@@ -39,52 +41,16 @@ from pathlib import Path
 
 import numpy as np
 
-# This script is named finch.py: drop its folder from the import path so that
-# `import finch` finds the finch-clust package, not this file.
+# This script is named finch.py: its folder goes to the END of the import path so that
+# `import finch` finds the finch-clust package, and `import finch_data` still finds ours.
 _HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
 
-PARTS = ("equivalence", "speed", "large")
+from finch_data import KINDS, make_rows
+from finch_runs import compare, level_nmi, memory, run_once, scale, timed
+
+PARTS = ("equivalence", "speed", "scale", "compare", "memory")
 SEED = 0
-
-
-def pose_like(n: int, dim: int, seed: int, prototypes: int = 300) -> np.ndarray:
-    """Clustered pose-like rows: noisy copies of smooth prototype trajectories, min-max per frame.
-
-    Rows are (frames, joints, 2) with frames * joints * 2 == dim when dim is a multiple of
-    34 (16 frames for 544); generated in blocks so memory stays at the float32 output.
-    """
-    joints, axes = 17, 2
-    frames = max(1, dim // (joints * axes))
-    rng = np.random.default_rng(seed)
-    base = rng.random((prototypes, 1, joints, axes))
-    walk = np.cumsum(0.05 * rng.normal(size=(prototypes, frames, joints, axes)), axis=1)
-    proto = base + walk
-    out = np.empty((n, dim), dtype=np.float32)
-    for start in range(0, n, 50_000):
-        size = min(50_000, n - start)
-        which = rng.integers(0, prototypes, size)
-        noise = np.cumsum(0.01 * rng.normal(size=(size, frames, joints, axes)), axis=1)
-        xy = proto[which] + noise + 0.03 * rng.normal(size=(size, 1, joints, axes))
-        low = xy.min(axis=2, keepdims=True)
-        span = np.maximum(xy.max(axis=2, keepdims=True) - low, 1e-9)
-        flat = ((xy - low) / span).reshape(size, -1)
-        out[start : start + size, : flat.shape[1]] = flat
-        out[start : start + size, flat.shape[1] :] = 0.0
-    return out
-
-
-def blobs(n: int, dim: int, seed: int, centres: int = 200) -> np.ndarray:
-    """Gaussian blobs around random centres."""
-    rng = np.random.default_rng(seed)
-    middle = rng.normal(size=(centres, dim)).astype(np.float32)
-    labels = rng.integers(0, centres, n)
-    return middle[labels] + rng.normal(size=(n, dim)).astype(np.float32)
-
-
-def uniform(n: int, dim: int, seed: int) -> np.ndarray:
-    """Uniform random rows in [0, 1)."""
-    return np.random.default_rng(seed).random((n, dim), dtype=np.float32)
 
 
 def demo_pose_clips() -> np.ndarray | None:
@@ -110,13 +76,6 @@ def canonical(labels: np.ndarray) -> np.ndarray:
     return np.argsort(np.argsort(first))[inverse]
 
 
-def timed(run):
-    """(result, wall seconds, CPU seconds) of run()."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = run()
-    return result, time.perf_counter() - wall, time.process_time() - cpu
-
-
 def equivalence(args: argparse.Namespace) -> dict:
     """Ours exact vs finch-clust exact on several datasets: identical partitions?"""
     from finch import FINCH
@@ -124,9 +83,8 @@ def equivalence(args: argparse.Namespace) -> dict:
     from dance.cluster import NeighborConfig, finch
 
     datasets = {
-        "blobs": blobs(args.eq_rows, args.dim, SEED),
-        "uniform": uniform(args.eq_rows, args.dim, SEED + 1),
-        "pose_like": pose_like(args.eq_rows, args.dim, SEED + 2),
+        kind: make_rows(kind, args.eq_rows, args.dim, SEED + i)
+        for i, kind in enumerate(args.eq_data.split(","))
     }
     real = demo_pose_clips()
     if real is not None:
@@ -240,16 +198,6 @@ def sampled_recall(x: np.ndarray, approx: np.ndarray, samples: int = 2000) -> fl
     return recall_at_1(approx[rows], np.argmin(distance, axis=1))
 
 
-def level_nmi(reference: list[np.ndarray], other: list[np.ndarray]) -> list[float]:
-    """NMI of each of `other`'s levels against the same level of `reference`."""
-    from sklearn.metrics import normalized_mutual_info_score
-
-    return [
-        round(float(normalized_mutual_info_score(a, b)), 4)
-        for a, b in zip(reference, other, strict=False)
-    ]
-
-
 def _cold_and_warm(run) -> tuple[object, dict]:
     """Run twice in this process: the first call pays imports and JIT, the second does not."""
     result, cold_wall, cold_cpu = timed(run)
@@ -264,12 +212,12 @@ def _cold_and_warm(run) -> tuple[object, dict]:
 
 
 def speed(args: argparse.Namespace) -> dict:
-    """Ours exact and ANN vs finch-clust default (pynndescent) on pose-like rows, cold and warm."""
+    """Ours exact and ANN vs finch-clust default (pynndescent) on `--data` rows, cold and warm."""
     from finch import FINCH
 
     from dance.cluster import NeighborConfig, finch, first_neighbors
 
-    x = pose_like(args.speed_rows, args.dim, SEED + 3)
+    x = make_rows(args.data, args.speed_rows, args.dim, SEED + 3)
     out: dict = {"rows": int(x.shape[0]), "dim": int(x.shape[1])}
     exact, times = _cold_and_warm(lambda: finch(x, neighbors=NeighborConfig(mode="exact")))
     out["ours_exact"] = {**times, "num_clusters": exact.num_clusters}
@@ -318,43 +266,17 @@ def speed(args: argparse.Namespace) -> dict:
     return out
 
 
-def large(args: argparse.Namespace) -> dict:
-    """Ours ANN (IVF) on `--large-rows` pose-like rows: wall time and peak RSS."""
-    import logging
-
-    from dance.cluster import NeighborConfig, finch
-
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
-    logging.getLogger("dance").addHandler(handler)
-    logging.getLogger("dance").setLevel(logging.INFO)
-    x, gen_wall, _ = timed(lambda: pose_like(args.large_rows, args.dim, SEED + 4))
-    config = NeighborConfig(
-        mode="auto", ann_threshold=args.large_ann_threshold, ann_index=args.large_index
-    )
-    if args.large_nprobe is not None:
-        config.ivf_nprobe = args.large_nprobe
-    result, wall, cpu = timed(lambda: finch(x, neighbors=config, verbose=True))
-    return {
-        "rows": int(x.shape[0]),
-        "dim": int(x.shape[1]),
-        "config": config.model_dump(),
-        "data_bytes": int(x.nbytes),
-        "generate_wall_s": round(gen_wall, 1),
-        "finch_wall_s": round(wall, 1),
-        "finch_cpu_s": round(cpu, 1),
-        "num_clusters": result.num_clusters,
-    }
-
-
 def run_part(part: str, args: argparse.Namespace) -> dict:
     """Run one part in a subprocess (its peak RSS is its own); return its result."""
     with tempfile.TemporaryDirectory() as tmp:
         result_file = Path(tmp) / "part.json"
         command = [sys.executable, __file__, "--only", part, "--part-out", str(result_file)]
-        command += [
-            f"--{k.replace('_', '-')}={v}" for k, v in _sizes(args).items() if v is not None
-        ]
+        for key, value in vars(args).items():
+            if key in ("only", "part_out", "out", "parts", "labels_out") or value is None:
+                continue
+            flag = "--" + key.replace("_", "-")
+            values = value if isinstance(value, list) else [value]
+            command += [f"{flag}={v}" for v in values]
         started = time.perf_counter()
         subprocess.run(command, check=True)
         result = json.loads(result_file.read_text())
@@ -362,41 +284,47 @@ def run_part(part: str, args: argparse.Namespace) -> dict:
     return result
 
 
-def _sizes(args: argparse.Namespace) -> dict:
-    """The size arguments handed to each part's subprocess."""
-    return {
-        "eq_rows": args.eq_rows,
-        "eq_request": args.eq_request,
-        "speed_rows": args.speed_rows,
-        "large_rows": args.large_rows,
-        "dim": args.dim,
-        "large_ann_threshold": args.large_ann_threshold,
-        "large_index": args.large_index,
-        "large_nprobe": args.large_nprobe,
-    }
+def _report_key(part: str, args: argparse.Namespace) -> str:
+    """Where a part's result goes in the JSON: scale and compare runs keyed by data and size."""
+    if part in ("scale", "compare"):
+        tag = ",".join(args.set) or "default"
+        return f"{part}/{args.data}/{args.rows}/{tag}"
+    return part
 
 
 def main() -> None:
     """Run the requested parts and write the JSON after each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/finch.json"))
-    parser.add_argument("--parts", default=",".join(PARTS))
+    parser.add_argument("--parts", default="equivalence,speed")
+    parser.add_argument("--data", choices=KINDS, default="pose_like")
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--set", action="append", default=[], help="NeighborConfig KEY=VALUE")
+    parser.add_argument("--dim", type=int, default=544)
     parser.add_argument("--eq-rows", type=int, default=20_000)
     parser.add_argument("--eq-request", type=int, default=100)
+    parser.add_argument("--eq-data", default="blobs,uniform,pose_like,positive_orthant,synth_pose")
     parser.add_argument("--speed-rows", type=int, default=100_000)
-    parser.add_argument("--large-rows", type=int, default=1_000_000)
-    parser.add_argument("--dim", type=int, default=544)
-    parser.add_argument("--large-ann-threshold", type=int, default=50_000)
-    parser.add_argument("--large-index", choices=("ivf", "hnsw"), default="ivf")
-    parser.add_argument("--large-nprobe", type=int, default=None, help="default: the config's")
-    parser.add_argument("--only", choices=PARTS, help=argparse.SUPPRESS)
+    parser.add_argument("--memory-rows", default="50000,100000,200000")
+    parser.add_argument("--memory-data", default="positive_orthant,pose_like")
+    parser.add_argument("--method", choices=("ours", "finch_clust"), default="ours")
+    parser.add_argument("--only", choices=(*PARTS, "run"), help=argparse.SUPPRESS)
     parser.add_argument("--part-out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--labels-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.only:
-        result = {"equivalence": equivalence, "speed": speed, "large": large}[args.only](args)
+        parts = {
+            "equivalence": equivalence,
+            "speed": speed,
+            "scale": scale,
+            "compare": compare,
+            "memory": memory,
+            "run": run_once,
+        }
+        result = parts[args.only](args)
         # Linux reports ru_maxrss in KiB; measured in the part's own process.
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        result["peak_rss_gib"] = round(peak_kib / 2**20, 2)
+        result["process_peak_rss_gib"] = round(peak_kib / 2**20, 2)
         args.part_out.write_text(json.dumps(result))
         return
     parts = [p for p in args.parts.split(",") if p]
@@ -411,8 +339,9 @@ def main() -> None:
     }
     for part in parts:
         print(f"== {part}", flush=True)
-        report[part] = run_part(part, args)
-        report[part]["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
+        key = _report_key(part, args)
+        report[key] = run_part(part, args)
+        report[key]["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(report, indent=2) + "\n")
 

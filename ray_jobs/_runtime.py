@@ -12,7 +12,7 @@ from dance.datasets import prepare_manifest
 from dance.errors import DanceError
 from dance.manifest import Manifest
 from dance.progress import Log, log_to_stderr
-from dance.workdir import backbone_dir, manifest_uri
+from dance.workdir import backbone_dir, dual_encoder_dir, dual_training_dir, manifest_uri
 
 # Non-secret AWS settings that Ray workers need to reach the same S3 as the driver.
 # Credentials are never forwarded (a runtime_env is visible cluster-wide): workers find
@@ -87,6 +87,9 @@ def with_absolute_paths(cfg: DanceConfig) -> DanceConfig:
             for key in ("root", "manifest", "csv", "classes_file")
         },
         "finetune": {key: _absolute(getattr(cfg.finetune, key)) for key in ("output", "state_dir")},
+        "dual_training": {
+            key: _absolute(getattr(cfg.dual_training, key)) for key in ("output", "state_dir")
+        },
         "preprocess": {
             key: _absolute(getattr(cfg.preprocess, key)) for key in ("spill_dir", "ground_truth")
         },
@@ -97,10 +100,14 @@ def with_absolute_paths(cfg: DanceConfig) -> DanceConfig:
     updates: dict[str, object] = {"workdir": _absolute(cfg.workdir)}
     for name, fields in section.items():
         updates[name] = getattr(cfg, name).model_copy(update=fields)
-    # The backbone named as the fine-tuning output stays linked to it once made absolute.
+    # A model named as a training job's output stays linked to it once made absolute.
     if _absolute(cfg.backbone.model) == _absolute(finetune_output_uri(cfg)):
         updates["backbone"] = cfg.backbone.model_copy(
             update={"model": _absolute(finetune_output_uri(cfg))}
+        )
+    if _absolute(cfg.dual_encoder.model) == _absolute(dual_encoder_output_uri(cfg)):
+        updates["dual_encoder"] = cfg.dual_encoder.model_copy(
+            update={"model": _absolute(dual_encoder_output_uri(cfg))}
         )
     return cfg.model_copy(update=updates)
 
@@ -108,6 +115,16 @@ def with_absolute_paths(cfg: DanceConfig) -> DanceConfig:
 def finetune_output_uri(cfg: DanceConfig) -> str:
     """Where `dance finetune-backbone` writes: finetune.output, else <workdir>/backbone."""
     return cfg.finetune.output or backbone_dir(cfg.workdir)
+
+
+def dual_encoder_output_uri(cfg: DanceConfig) -> str:
+    """Where `dance train-dual-encoder` writes: dual_training.output, else <workdir>/dual_encoder."""
+    return cfg.dual_training.output or dual_encoder_dir(cfg.workdir)
+
+
+def dual_training_state_uri(cfg: DanceConfig) -> str:
+    """Its clip cache and checkpoints: dual_training.state_dir, else <workdir>/dual_training."""
+    return cfg.dual_training.state_dir or dual_training_dir(cfg.workdir)
 
 
 def job_main(

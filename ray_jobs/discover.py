@@ -34,7 +34,10 @@ from dance.concepts import (
     discover_summary,
     motion_outputs,
     pseudo_label_outputs,
+    quality_headline,
     read_concept_annotations,
+    resolve_answers_file,
+    run_label_quality,
     write_concept_index,
     write_labels,
     write_language,
@@ -160,6 +163,9 @@ def run_discover(
         inputs["annotations"] = model_reference(
             storage.join(cfg.dataset.root, "concept_annotations.parquet")
         )
+    if cfg.discover.language.source == "answers":
+        answers_file = str(cfg.discover.language.answers_file)
+        inputs["answers"] = model_reference(resolve_answers_file(answers_file))
     run = begin_stage(
         cfg.workdir,
         "discover",
@@ -185,6 +191,7 @@ def run_discover(
         f"(source={cfg.discover.language.source})"
     )
     language = _language(cfg, manifest, videos, ok, preprocessed, log)
+    quality = run_label_quality(cfg.discover, cfg.dataset.root, manifest, language)
     labels = assemble_labels(manifest, motion, language)
     out = concepts_dir(cfg.workdir)
     write_motion(out, motion)
@@ -201,6 +208,7 @@ def run_discover(
         language,
         cfg.discover.language.source,
         time.perf_counter() - started,
+        label_quality=quality,
     )
     storage.write_json(summary.to_dict(), summary_uri(cfg.workdir, "discover"))
     run.finish(
@@ -217,6 +225,8 @@ def run_discover(
             "dual_encoder": preprocessed.facts.get("dual_encoder")
             if language.label_mode == "pseudo_labels"
             else None,
+            # mean pseudo-label ROC-AUC per type and split; None without ground truth
+            "label_quality": quality_headline(quality) if quality else None,
         },
         counts={
             "videos": summary.videos,

@@ -15,52 +15,36 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import ray
 import torch
 
 from dance import storage
-from dance.config import DanceConfig, StorageConfig
+from dance.config import DanceConfig
 from dance.datasets import manifest_content_sha256
 from dance.finetune import (
-    CachePart,
     ClipCache,
     ClipSet,
     ClipSpec,
     Shard,
-    TrainState,
     build_classifier,
-    build_part,
-    cache_directory,
     clip_spec_for,
     evaluate_best,
     export_model,
     fit,
-    format_epoch,
-    load_checkpoint,
     load_clips,
     make_optimizer,
-    merge_parts,
-    missing_videos,
-    plan_parts,
     processor_config_for,
-    read_cache,
-    read_state,
-    save_checkpoint,
     split_shard,
     steps_per_epoch,
 )
 from dance.manifest import SPLITS, Manifest
 from dance.progress import Log, log_to_stderr
-from dance.workdir import begin_stage, current_record, manifest_uri, model_reference
-from ray_jobs._placement import cpu_threads, scaling_config, task_options
+from dance.workdir import manifest_uri, model_reference
 from ray_jobs._runtime import (
     ensure_ray,
     finetune_output_uri,
@@ -68,9 +52,16 @@ from ray_jobs._runtime import (
     load_or_prepare_manifest,
     with_absolute_paths,
 )
-
-if TYPE_CHECKING:
-    from ray.train.torch import TorchTrainer
+from ray_jobs._training import (
+    begin_training,
+    build_clip_cache,
+    done_record,
+    finished_state,
+    skipped_videos,
+    torch_trainer,
+    train_then_test,
+    worker_context,
+)
 
 _LOG = logging.getLogger(__name__)
 
@@ -110,39 +101,7 @@ def state_uri(cfg: DanceConfig) -> str:
 
 def build_cache(cfg: DanceConfig, manifest: Manifest, spec: ClipSpec, log: Log) -> ClipCache:
     """Decode the videos the cache lacks, one Ray task per part; return the updated cache."""
-    directory = cache_directory(state_uri(cfg), spec)
-    cache = read_cache(directory)
-    todo = missing_videos(cache, manifest)
-    if not todo:
-        log(f"clip cache {directory}: all {len(manifest)} videos already there")
-        return cache
-    start = time.perf_counter()
-    resources = cfg.finetune.decode
-    parts = plan_parts(cache, todo, resources.batch_size)
-    decode = ray.remote(_build_part_task).options(**task_options(resources))
-    refs: list[ray.ObjectRef] = []
-    for name, videos in parts:
-        if len(refs) >= resources.pool_size:  # at most pool_size decode tasks at once
-            ray.wait(refs, num_returns=len(refs) - resources.pool_size + 1)
-        refs.append(decode.remote(cfg.storage, directory, name, videos, spec))
-    cache = merge_parts(cache, ray.get(refs))
-    log(
-        f"clip cache {directory}: decoded {len(todo)} videos in {len(parts)} part(s) "
-        f"({time.perf_counter() - start:.1f} s)"
-    )
-    return cache
-
-
-def _build_part_task(
-    storage_config: StorageConfig,
-    directory: str,
-    name: str,
-    videos: list[tuple[str, str]],
-    spec: ClipSpec,
-) -> CachePart:
-    """Ray task body: configure storage in this worker, then decode one cache part."""
-    storage.configure(storage_config)
-    return build_part(directory, name, videos, spec)
+    return build_clip_cache(cfg, state_uri(cfg), manifest, spec, cfg.finetune.decode, log)
 
 
 def _split_ids(manifest: Manifest, cache: ClipCache) -> dict[str, dict[str, int]]:
@@ -166,93 +125,25 @@ def _worker_clipset(cache: ClipCache, labels: dict[str, int], shard: Shard) -> C
 
 def train_worker(loop_config: dict) -> None:
     """Ray Train worker: load the shard, resume if a checkpoint exists, train, test, report."""
-    import ray.train
     import ray.train.torch
 
-    cfg = DanceConfig.model_validate(loop_config["dance"])
-    storage.configure(cfg.storage)
+    cfg, shard, spec, cache = worker_context(loop_config, lambda c: c.finetune.workers)
     fc = cfg.finetune
-    torch.set_num_threads(cpu_threads(fc.workers))
-    context = ray.train.get_context()
-    shard = Shard(context.get_world_rank(), context.get_world_size())
-    spec: ClipSpec = loop_config["spec"]
-    cache = read_cache(loop_config["cache_dir"])
     splits = loop_config["splits"]
     train, val, test = (_worker_clipset(cache, splits[s], shard) for s in SPLITS)
     torch.manual_seed(fc.seed)
     model = build_classifier(fc, loop_config["class_names"], cfg.backbone.num_frames)
     model = ray.train.torch.prepare_model(model)
     optimizer = make_optimizer(model, fc)
-    state = TrainState()
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint is not None:
-        with checkpoint.as_directory() as directory:
-            state = load_checkpoint(directory, model, optimizer)
-        if shard.rank == 0:
-            print(f"resuming after epoch {state.epoch} of {fc.epochs}", flush=True)
-
-    if state.epoch < fc.epochs:
-        state.test = None  # more epochs (a longer run resumed): measure the test split again
-
-    def report(metrics: dict, current: TrainState, evaluated: bool) -> None:
-        if shard.rank == 0:
-            print(format_epoch(metrics, fc.epochs), flush=True)
-        _report(metrics, model, optimizer, current, with_checkpoint=evaluated, rank=shard.rank)
-
-    state = fit(model, optimizer, train, val, spec, fc, state, loop_config["steps"], report, shard)
-    if state.test is None:
-        test_metrics = evaluate_best(model, state, test, spec, fc.workers.batch_size)
-        _report(
-            {"epoch": state.epoch, **test_metrics},
-            model,
-            optimizer,
-            state,
-            with_checkpoint=True,
-            rank=shard.rank,
-        )
-
-
-def _report(
-    metrics: dict,
-    model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    state: TrainState,
-    with_checkpoint: bool,
-    rank: int,
-) -> None:
-    """ray.train.report the metrics; rank 0 attaches a checkpoint when asked."""
-    import ray.train
-
-    clean = {k: v for k, v in metrics.items() if v is not None}
-    if not with_checkpoint or rank != 0:
-        ray.train.report(clean)
-        return
-    with tempfile.TemporaryDirectory(prefix="dance-ckpt-") as directory:
-        save_checkpoint(directory, model, optimizer, state)
-        ray.train.report(clean, checkpoint=ray.train.Checkpoint.from_directory(directory))
-
-
-def _trainer(cfg: DanceConfig, loop_config: dict) -> TorchTrainer:
-    """The TorchTrainer: workers, CPUs/GPUs each, checkpoints under <state_dir>/ray_train."""
-    from ray.train import CheckpointConfig, RunConfig
-    from ray.train.torch import TorchTrainer
-
-    fc = cfg.finetune
-    ray_train = storage.join(state_uri(cfg), "ray_train")
-    if storage.is_s3(ray_train):
-        filesystem, path = storage.filesystem_for(ray_train)
-        run_storage = {"storage_path": path, "storage_filesystem": filesystem}
-    else:
-        run_storage = {"storage_path": os.path.abspath(ray_train.removeprefix("file://"))}
-    return TorchTrainer(
-        train_worker,
-        train_loop_config=loop_config,
-        scaling_config=scaling_config(fc.workers),
-        run_config=RunConfig(
-            name=fc.run_name,
-            checkpoint_config=CheckpointConfig(num_to_keep=fc.keep_checkpoints),
-            **run_storage,
+    train_then_test(
+        model,
+        optimizer,
+        shard,
+        fc.epochs,
+        lambda state, on_epoch: fit(
+            model, optimizer, train, val, spec, fc, state, loop_config["steps"], on_epoch, shard
         ),
+        lambda state: evaluate_best(model, state, test, spec, fc.workers.batch_size),
     )
 
 
@@ -269,9 +160,7 @@ def _finetune_inputs(cfg: DanceConfig, manifest: Manifest) -> dict[str, dict[str
     return inputs
 
 
-def run_finetune(
-    cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False
-) -> FinetuneReport:
+def run_finetune(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False) -> FinetuneReport:
     """Fine-tune the backbone as cfg.finetune says and export it; return the report.
 
     Done already (a finished record for this config, manifest and initial model, and the
@@ -283,34 +172,26 @@ def run_finetune(
     storage.configure(cfg.storage)
     fc = cfg.finetune
     manifest = load_or_prepare_manifest(cfg, log)
-    config = cfg.model_dump(mode="json")
     inputs = _finetune_inputs(cfg, manifest)
-    done = None if force else current_record(cfg.workdir, "finetune", config, inputs=inputs)
-    if done is not None and storage.exists(output_uri(cfg)):
+    done = None if force else done_record(cfg, "finetune", inputs, output_uri(cfg))
+    if done is not None:
         report = FinetuneReport(**done.facts["report"])
         log(f"finetune: done for this config on {done.finished_at}; reusing {report.output}")
         return report
-    if force:
-        for uri in {output_uri(cfg), state_uri(cfg)}:
-            storage.remove(uri)
-    run = begin_stage(
-        cfg.workdir,
+    run = begin_training(
+        cfg,
         "finetune",
-        config,
-        inputs=inputs,
-        force=force,
-        log=log,
-        command="dance finetune-backbone --config <config>",
+        inputs,
+        (output_uri(cfg), state_uri(cfg)),
+        force,
+        log,
+        "dance finetune-backbone --config <config>",
     )
     spec = clip_spec_for(fc, cfg.backbone)
     processor_config = processor_config_for(fc)
     ensure_ray(cfg, log)
     cache = build_cache(cfg, manifest, spec, log)
-    skipped = {
-        vid: reason for vid, reason in cache.failed.items() if vid in set(manifest.video_ids)
-    }
-    for vid, reason in sorted(skipped.items()):
-        log(f"skipped {vid}: {reason}")
+    skipped = skipped_videos(cache, manifest, log)
     splits = _split_ids(manifest, cache)
     steps = steps_per_epoch(len(splits["train"]), fc.workers.pool_size, fc.workers.batch_size)
     log(
@@ -318,8 +199,6 @@ def run_finetune(
         f"{len(splits['test'])} test videos, {len(manifest.class_names)} classes, "
         f"{fc.epochs} epochs x {steps} steps, {fc.workers.pool_size} worker(s)"
     )
-    if not fc.resume:
-        storage.remove(storage.join(state_uri(cfg), "ray_train", fc.run_name))
     loop_config = {
         "dance": cfg.model_dump(mode="json"),
         "spec": spec,
@@ -328,15 +207,16 @@ def run_finetune(
         "splits": splits,
         "steps": steps,
     }
-    result = _trainer(cfg, loop_config).fit()
-    if result.checkpoint is None:
-        raise RuntimeError(f"Ray Train finished without a checkpoint: {result.error}")
-    with result.checkpoint.as_directory() as directory:
-        state = read_state(directory)
-    if state.test is None or state.best_model is None:
-        raise RuntimeError(
-            "the last checkpoint has no test result; rerun (finetune.resume=true finishes it)"
-        )
+    trainer = torch_trainer(
+        train_worker,
+        loop_config,
+        fc.workers,
+        state_uri(cfg),
+        fc.run_name,
+        fc.keep_checkpoints,
+        fc.resume,
+    )
+    state = finished_state(trainer.fit(), "finetune.resume")
     model = build_classifier(fc, manifest.class_names, cfg.backbone.num_frames)
     model.load_state_dict(state.best_model)
     chance = 1.0 / len(manifest.class_names)

@@ -27,10 +27,21 @@ def _finetune_if_configured(cfg: DanceConfig, log: Log) -> object:
     return run_finetune(cfg, log)
 
 
-# The jobs in order; later ones (discover, train, evaluate) append themselves as they land.
+def _train_dual_if_configured(cfg: DanceConfig, log: Log) -> object:
+    """Train the dual encoder when dual_encoder.model is the dual-encoder training output."""
+    from ray_jobs.train_dual_encoder import output_uri, run_train_dual_encoder
+
+    if cfg.dual_encoder.model != output_uri(cfg):  # both absolute: run_pipeline resolved them
+        log(f"dual_encoder.model is {cfg.dual_encoder.model!r}: using it as is, no training")
+        return None
+    return run_train_dual_encoder(cfg, log)
+
+
+# The jobs in order; later ones (train, evaluate) append themselves as they land.
 STAGES: list[tuple[str, Callable[[DanceConfig, Log], object]]] = [
     ("manifest", prepare_manifest),
     ("finetune", _finetune_if_configured),
+    ("dual_encoder", _train_dual_if_configured),
     ("preprocess", run_preprocess),
     ("discover", run_discover),
 ]

@@ -16,9 +16,11 @@ from finch import FINCH
 from sklearn.metrics import pairwise_distances
 
 from dance.cluster import NeighborConfig, finch, first_neighbors, l2_normalize
-from dance.cluster._exact_pruned import pruned_exact_first_neighbors
+from dance.cluster._exact_plain import plain_first_neighbors
+from dance.cluster._exact_pruned import PruningPlan, plan_pruning
 from dance.cluster._exact_symmetric import exact_first_neighbors_float32
-from dance.cluster._neighbors import PRUNING_MIN_ROWS, _exact_cpu
+from dance.cluster._lists import ivf_lists, train_quantizer
+from dance.cluster._neighbors import MAX_SCANNED_FRACTION, PRUNING_MIN_ROWS
 
 ROWS = PRUNING_MIN_ROWS + 1000
 
@@ -41,7 +43,15 @@ def with_duplicates(x: np.ndarray) -> np.ndarray:
 
 def plain(xn: np.ndarray) -> np.ndarray:
     """Neighbours by the plain block pass (finch-clust's dense float32 arithmetic)."""
-    return _exact_cpu(xn, np.arange(xn.shape[0]), NeighborConfig())[0]
+    return plain_first_neighbors(xn, np.arange(xn.shape[0]), budget=2**24, max_rows=4096)[0]
+
+
+def pruning_plan(xn: np.ndarray) -> PruningPlan | None:
+    """The pruning plan of the default config for unit rows `xn`."""
+    quantizer = train_quantizer(
+        xn, ivf_lists(xn.shape[0], None), train_rows=0, iterations=10, seed=0
+    )
+    return plan_pruning(xn, quantizer, iterations=10, seed=0, budget=2**28)
 
 
 def nearest_in_float64(xn: np.ndarray) -> np.ndarray:
@@ -56,8 +66,8 @@ CONFIGS = pytest.mark.parametrize("config", [EXACT, FULL_PASS], ids=["pruned", "
 
 
 def test_pruning_applies_to_clustered_rows() -> None:
-    xn = l2_normalize(clustered(ROWS))
-    assert pruned_exact_first_neighbors(xn, nprobe=2, iterations=10, seed=0) is not None
+    plan = pruning_plan(l2_normalize(clustered(ROWS)))
+    assert plan is not None and plan.scanned_fraction <= MAX_SCANNED_FRACTION
 
 
 @CONFIGS
@@ -82,13 +92,15 @@ def test_duplicate_rows_tie_to_the_lowest_index(config: NeighborConfig) -> None:
 
 def test_float64_rows_are_ranked_like_the_plain_pass() -> None:
     xn = l2_normalize(clustered(ROWS, seed=1).astype(np.float64))
-    assert pruned_exact_first_neighbors(xn, nprobe=2, iterations=10, seed=0) is not None
+    plan = pruning_plan(xn)
+    assert plan is not None and plan.scanned_fraction <= MAX_SCANNED_FRACTION
     np.testing.assert_array_equal(first_neighbors(xn, EXACT), plain(xn))
 
 
 def test_pruning_gives_up_on_rows_without_structure() -> None:
     xn = l2_normalize(np.random.default_rng(2).random((ROWS, 64), dtype=np.float32))
-    assert pruned_exact_first_neighbors(xn, nprobe=2, iterations=10, seed=0) is None
+    plan = pruning_plan(xn)
+    assert plan is None or plan.scanned_fraction > MAX_SCANNED_FRACTION
     # The public search then makes a full pass, with the same answer.
     np.testing.assert_array_equal(first_neighbors(xn, EXACT), nearest_in_float64(xn))
 
@@ -142,7 +154,68 @@ def test_where_finch_clust_picks_another_neighbour_it_is_farther_by_rounding_onl
 
 def test_ivf_search_is_deterministic_and_nearly_exact_on_clustered_rows() -> None:
     x = clustered(ROWS, seed=6)
-    config = NeighborConfig(mode="ann", ivf_nprobe=2)
+    config = NeighborConfig(mode="ann")  # nprobe 4 (of 77 lists)
     first, second = first_neighbors(x, config), first_neighbors(x, config)
     np.testing.assert_array_equal(first, second)
     assert np.mean(first == plain(l2_normalize(x))) >= 0.99
+
+
+def positive_orthant(n: int, d: int = 136, centres: int = 200, seed: int = 0) -> np.ndarray:
+    """Rows around centres drawn uniformly in [0, 1]^d, plus Gaussian noise (0.1): every
+    row points roughly the same way, as min-max normalised pose clips do."""
+    rng = np.random.default_rng(seed)
+    middle = rng.random((centres, d))
+    return (middle[rng.integers(0, centres, n)] + 0.1 * rng.normal(size=(n, d))).astype(np.float32)
+
+
+def test_centred_lists_keep_positive_orthant_rows_from_piling_into_one_list() -> None:
+    import faiss
+
+    from dance.cluster._lists import Quantizer
+
+    xn = l2_normalize(positive_orthant(10_000))
+    nlist = ivf_lists(10_000, None)
+    centred = train_quantizer(xn, nlist, train_rows=0, iterations=10, seed=0)
+    plain = faiss.Kmeans(136, nlist, niter=10, spherical=True, seed=0, verbose=False)
+    plain.train(np.ascontiguousarray(xn[np.random.default_rng(0).choice(10_000, 4000, False)]))
+    uncentred = Quantizer(plain.centroids, np.zeros(nlist, dtype=np.float32))
+
+    def most_probed(quantizer: Quantizer) -> float:
+        """Fraction of rows probing the most probed list (nprobe 4)."""
+        return np.bincount(quantizer.nearest(xn, 4, 2**28).ravel()).max() / 10_000
+
+    assert most_probed(uncentred) > 0.3  # one list near the rows' common axis
+    assert most_probed(centred) < 0.1
+
+
+def test_pruning_pays_on_positive_orthant_rows() -> None:
+    plan = pruning_plan(l2_normalize(positive_orthant(ROWS)))
+    assert plan is not None and plan.scanned_fraction < 0.05
+
+
+@CONFIGS
+def test_finch_on_positive_orthant_rows_equals_finch_clust_given_exact_first_neighbours(
+    config: NeighborConfig,
+) -> None:
+    x = positive_orthant(ROWS, seed=3)
+    theirs, counts, requested = FINCH(
+        x,
+        initial_rank=nearest_in_float64(l2_normalize(x)),
+        req_clust=50,
+        ann_threshold=10**9,
+        verbose=False,
+    )
+    ours = finch(x, num_clusters=50, neighbors=config)
+    assert ours.num_clusters == [int(c) for c in counts]
+    for level, labels in enumerate([*ours.partitions, ours.requested]):
+        theirs_level = requested if level == len(ours.partitions) else theirs[:, level]
+        _, ours_canon = np.unique(labels, return_inverse=True)
+        pairs = set(zip(ours_canon.tolist(), theirs_level.tolist(), strict=True))
+        assert len(pairs) == len(np.unique(theirs_level))  # a bijection
+
+
+def test_auto_mode_finds_the_truly_nearest_row_on_positive_orthant_rows() -> None:
+    x = positive_orthant(ROWS, seed=4)
+    np.testing.assert_array_equal(
+        first_neighbors(x, NeighborConfig()), nearest_in_float64(l2_normalize(x))
+    )

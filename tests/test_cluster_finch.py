@@ -168,7 +168,7 @@ def _peak_bytes(run: object) -> tuple[object, int]:
 
 def test_exact_search_holds_one_block_not_an_n_by_n_matrix() -> None:
     x = uniform(20_000, 8, seed=12)  # a dense float32 20k x 20k matrix is 1.6 GB
-    config = NeighborConfig(mode="exact", exact_block_bytes=16 * 2**20)
+    config = NeighborConfig(mode="exact", block_bytes=16 * 2**20)
     neighbors, peak = _peak_bytes(lambda: first_neighbors(x, config))
     assert neighbors.shape == (20_000,)
     assert peak < 80 * 2**20
@@ -183,14 +183,14 @@ def test_finch_on_60k_rows_never_allocates_an_n_by_n_matrix() -> None:
 
 
 def test_rows_an_index_misses_are_searched_exactly_block_by_block() -> None:
-    from dance.cluster._neighbors import _exact_rows_streaming
+    from dance.cluster._exact_plain import streamed_first_neighbors
 
     x = uniform(500, 6, seed=14)
     x[450] = x[20]  # a tie across column blocks: the lower index must win
     x[451] = x[20]
     rows = np.array([0, 20, 99, 450, 499])
-    config = NeighborConfig(mode="exact", exact_chunk_rows=37)
     expected = first_neighbors(x, NeighborConfig(mode="exact"))[rows]
-    index, distance = _exact_rows_streaming(x, rows, config)
+    # A budget of 37 columns per tile: the tie crosses a tile boundary.
+    index, distance = streamed_first_neighbors(x, rows, budget=37 * (4 * rows.size + 12 * 6))
     np.testing.assert_array_equal(index, expected)
     assert index[1] == 450 and distance[1] == pytest.approx(0.0, abs=1e-6)

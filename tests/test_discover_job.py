@@ -320,3 +320,76 @@ def test_llm_source_filters_the_answers_and_a_rerun_reads_them_from_the_cache(
         assert set(kept) | dropped == answered and not set(kept) & dropped
     assert summary.label_mode == "pseudo_labels"
     assert any((_concepts(cfg) / "language" / "cache" / "llm").iterdir())
+
+
+def test_answers_source_parses_and_filters_like_llm_answers_and_scores_the_labels(
+    preprocessed, tiny_synth, tiny_encoders
+):
+    tmp, work, manifest = preprocessed
+    cfg, summary = _discover(
+        tmp, work, "answers", tiny_synth, tiny_encoders,
+        {"source": "answers", "answers_file": "synth"},
+    )  # fmt: skip
+    report = storage.read_json(str(_concepts(cfg) / "language" / "filter_report.json"))
+    assert report["source"] == "answers" and report["filtered"] is True
+    assert set(report["per_class"]) == set(manifest.class_names)
+    # raise_arms, a tiny-synth class, answers "$" and "<b></b>" among its objects
+    dropped = {(d["concept"], d["rule"]) for d in report["objects"]["dropped"]}
+    assert {("$", "no_letters"), ("<b></b>", "markup_only")} <= dropped
+    assert summary.language_source == "answers" and summary.label_mode == "pseudo_labels"
+    # DANCE-Synth has ground truth, so the summary and the record score the pseudo labels.
+    assert set(summary.label_quality) == {"objects", "scenes"}
+    for kind in ("objects", "scenes"):
+        for split in ("train", "test"):
+            figures = summary.label_quality[kind][split]
+            assert figures["concepts"] == len(figures["per_concept"])
+    record = require_done(cfg.workdir, "discover", "dance discover")
+    assert set(record.facts["label_quality"]["objects"]) == {"train", "test"}
+    assert "answers" in record.inputs
+
+
+def _pseudo_label_benchmark():
+    """benchmarks/pseudo_labels.py as a module (benchmarks/ is not a package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "pseudo_labels.py"
+    spec = importlib.util.spec_from_file_location("pseudo_labels_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_pseudo_label_benchmark_decodes_videos_as_preprocess_did(
+    preprocessed, tiny_synth, tiny_encoders
+):
+    from dance.encoders import DualEncoder
+
+    benchmark = _pseudo_label_benchmark()
+    tmp, work, manifest = preprocessed
+    cfg, _ = job_config(tmp, str(work), tiny_synth, tiny_encoders)
+    stored = benchmark.stored_embeddings(cfg.workdir)
+    uris = dict(zip(manifest.video_ids, manifest.table["uri"].to_pylist(), strict=True))
+    encoder = DualEncoder.from_pretrained(tiny_encoders["dual"])
+    fresh = benchmark.decoded_embeddings(
+        cfg, encoder, tiny_encoders["dual"], uris, str(tmp / "bench-spill")
+    )
+    assert set(fresh) == set(stored)  # the broken video fails here too
+    for video_id, row in fresh.items():
+        np.testing.assert_allclose(row, stored[video_id], atol=1e-5)
+
+
+def test_the_pseudo_label_benchmark_scores_both_encoders_on_the_same_concepts(
+    preprocessed, tiny_synth, tiny_encoders
+):
+    benchmark = _pseudo_label_benchmark()
+    tmp, work, _ = preprocessed
+    no_cuts = {"class_similarity_cutoff": 1.0, "duplicate_similarity_cutoff": 1.0}
+    cfg, _ = job_config(tmp, str(work), tiny_synth, tiny_encoders, discover={"language": no_cuts})
+    result = benchmark.run(cfg, "synth", log=_quiet)
+    assert set(result["encoders"]) == {"preprocess", "random"}
+    assert result["concepts"]["objects"] and result["filter_audit"]["passed"] is False
+    for encoder in result["encoders"].values():
+        test = encoder["quality"]["objects"]["test"]
+        assert set(test["per_concept"]) <= set(result["concepts"]["objects"])
+        assert all(0.0 <= auc <= 1.0 for auc in test["per_concept"].values())
+    assert "| random: tiny random xclip" in benchmark.table(result)

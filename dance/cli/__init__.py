@@ -8,6 +8,7 @@ from dance.cli._config_cmd import config_app
 from dance.cli._data_cmds import manifest_command, synth_command
 from dance.cli._demo_cmd import demo_command
 from dance.cli._discover_cmd import discover_command
+from dance.cli._dual_cmd import train_dual_encoder_command
 from dance.cli._finetune_cmd import finetune_backbone_command
 from dance.cli._preprocess_cmd import preprocess_command
 
@@ -25,6 +26,7 @@ app.add_typer(config_app, name="config")
 app.command("synth")(synth_command)
 app.command("manifest")(manifest_command)
 app.command("finetune-backbone")(finetune_backbone_command)
+app.command("train-dual-encoder")(train_dual_encoder_command)
 app.command("preprocess")(preprocess_command)
 app.command("discover")(discover_command)
 app.command("demo")(demo_command)

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from dance.cluster._ivf_blocks import low_similarity_rows, scores
+from dance.cluster._ranking import low_similarity_rows, scores
 from dance.cluster._row_best import NEAR_TIE, RowBest, block_runner_up, fold_rows_in_threads
+from dance.cluster._tiles import TileCost, note_block
 
 # Rows per block side: a (512, 512) float32 block is 1 MiB, reduced while in cache.
 BLOCK_ROWS = 512
@@ -59,16 +60,23 @@ def _reduce_block(xn: np.ndarray, first: int, second: int, size: int, best: RowB
 
 
 def exact_first_neighbors_float32(
-    xn: np.ndarray, *, block_rows: int = BLOCK_ROWS
+    xn: np.ndarray, *, block_rows: int = BLOCK_ROWS, budget: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """First neighbours of unit float32 rows: (index, distance, low rows, near-tie rows).
 
-    The caller must search again the rows whose best similarity is not above 0.5 (with
-    finch-clust's arithmetic) and decide the near ties (see RowBest.near_ties()).
+    Blocks are halved until one fits `budget` bytes. The caller must search again the
+    rows whose best similarity is not above 0.5 (with finch-clust's arithmetic) and
+    decide the near ties (see RowBest.near_ties()).
     """
     if xn.dtype != np.float32:
         raise ValueError(f"expected float32 rows, got {xn.dtype}")
     n = xn.shape[0]
+    # The block, a near-tie mask, and for the column side a copy of some columns and
+    # their mask: up to 10 bytes per entry; the two row ranges gathered.
+    cost = TileCost(pair_bytes=10, row_bytes=4 * xn.shape[1])
+    while budget is not None and block_rows > 1 and cost.of(block_rows, block_rows) > budget:
+        block_rows //= 2
+    note_block(cost.of(min(block_rows, n), min(block_rows, n)))
     starts = range(0, n, block_rows)
     pairs = [(i, j) for i in starts for j in starts if j >= i]
     best = fold_rows_in_threads(

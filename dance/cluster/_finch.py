@@ -28,11 +28,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from dance.cluster._neighbors import (
-    NeighborConfig,
-    _check_rows,
-    first_neighbors_with_distance,
-)
+from dance.cluster._memory import check_finch_memory
+from dance.cluster._neighbors import _check_rows, search_first_neighbors
+from dance.config import NeighborConfig
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +55,25 @@ def _components(neighbor: np.ndarray, edges: np.ndarray | None = None) -> tuple[
     return labels.astype(np.int32), int(count)
 
 
-def cluster_means(data: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
-    """(count, d) float64 means of `data` rows per label, bit-equal to finch-clust's cool_mean."""
-    n = data.shape[0]
+def cluster_means(
+    data: np.ndarray, labels: np.ndarray, count: int, *, block_bytes: int = 256 * 2**20
+) -> np.ndarray:
+    """(count, d) float64 means of `data` rows per label, bit-equal to finch-clust's cool_mean.
+
+    The float32 sums are taken a few columns at a time (each column's sum is the same
+    whatever the others), so only the float64 means are held in full.
+    """
+    n, d = data.shape
     members = sp.csr_matrix(
         (np.ones(n, dtype=np.float32), (np.arange(n), labels)), shape=(n, count)
-    )
-    sizes = np.bincount(labels, minlength=count)
-    return (members.T @ data) / sizes[:, None]
+    ).T.tocsr()
+    sizes = np.bincount(labels, minlength=count)[:, None]
+    means = np.empty((count, d), dtype=np.float64)
+    width = max(1, min(d, block_bytes // (4 * max(count, 1) + 4 * n)))
+    for first in range(0, d, width):
+        columns = slice(first, first + width)
+        np.divide(members @ np.ascontiguousarray(data[:, columns]), sizes, out=means[:, columns])
+    return means
 
 
 def _requested_partition(
@@ -72,8 +81,8 @@ def _requested_partition(
 ) -> np.ndarray:
     """Merge the closest first-neighbour pair, one step at a time, from `count` to `target`."""
     while count > target:
-        means = cluster_means(data, labels, count)
-        neighbor, distance = first_neighbors_with_distance(means, neighbors)
+        means = cluster_means(data, labels, count, block_bytes=neighbors.block_bytes)
+        neighbor, distance = search_first_neighbors(means, neighbors, owned=True)
         shortest = np.argsort(distance)[:2]  # finch-clust's update_adj: two shortest edges
         merged, count = _components(neighbor, edges=shortest)
         labels = merged[labels]
@@ -99,18 +108,28 @@ def finch(
 ) -> FinchResult:
     """Cluster the rows of `x` (n, d) with FINCH under cosine distance; see the module doc."""
     neighbors = neighbors if neighbors is not None else NeighborConfig()
-    _check_rows(x)
+    _check_rows(x, finite=False)
     _check_request(num_clusters)
-    data = np.ascontiguousarray(x, dtype=np.float32)
     report = log.info if verbose else log.debug
+    # Before any work (the finiteness check reads every value): refuse what cannot fit.
+    estimate, limit = check_finch_memory(x.shape[0], x.shape[1], x.dtype, neighbors)
+    report(
+        "FINCH on %d x %d rows: expected peak %s; %s",
+        x.shape[0],
+        x.shape[1],
+        estimate.describe(),
+        "memory not measurable here" if limit is None else f"{limit / 2**30:.2f} GiB allowed",
+    )
+    _check_rows(x)
+    data = np.ascontiguousarray(x, dtype=np.float32)
 
-    neighbor, _ = first_neighbors_with_distance(data, neighbors)
+    neighbor, _ = search_first_neighbors(data, neighbors, owned=False)
     labels, count = _components(neighbor)
     partitions, counts = [labels], [count]
     report("FINCH level 0: %d clusters", count)
     while count > 1:
-        means = cluster_means(data, labels, count)
-        neighbor, _ = first_neighbors_with_distance(means, neighbors)
+        means = cluster_means(data, labels, count, block_bytes=neighbors.block_bytes)
+        neighbor, _ = search_first_neighbors(means, neighbors, owned=True)
         merged, merged_count = _components(neighbor)
         if merged_count == 1 or count - merged_count <= 1:
             break

@@ -11,6 +11,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
 Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 # Scores closer than this are "near ties": float32 products of unit rows differ by up to
@@ -104,3 +105,19 @@ def fold_rows_in_threads(
     for other in bests[1:]:
         bests[0].merge(slice(None), other.value, other.index, other.runner_up)
     return bests[0]
+
+
+def map_in_threads(items: Iterable[Item], work: Callable[[Item], Result]) -> list[Result]:
+    """[work(item) for item in items] on BLAS's thread count, single-threaded BLAS each.
+
+    For many small products: multi-threaded BLAS on small matrices spends more time
+    waking its threads than multiplying, and far more when other processes share the
+    cores. Results come back in item order, whatever thread computed them.
+    """
+    items = list(items)
+    threads = max(1, min(blas_threads(), len(items)))
+    with threadpool_limits(limits=1, user_api="blas"):
+        if threads == 1:
+            return [work(item) for item in items]
+        with ThreadPoolExecutor(threads, thread_name_prefix="first-neighbors") as pool:
+            return list(pool.map(work, items))

@@ -1,6 +1,13 @@
 """Concept discovery: motion concepts from pose clips (FINCH), object and scene concepts
 from language or annotations, their labels, and the concepts/ outputs later stages read."""
 
+from dance.concepts._answers_file import (
+    ANSWERS_FORMAT,
+    answer_key_for,
+    read_answer_key,
+    read_answers_file,
+    resolve_answers_file,
+)
 from dance.concepts._bundle import (
     LABELS_SCHEMA,
     LANGUAGE_CACHE_DIR,
@@ -21,6 +28,14 @@ from dance.concepts._discover_outputs import (
     concept_index,
     discover_summary,
 )
+from dance.concepts._filter_audit import FilterAudit, audit_answers_file, audit_filters
+from dance.concepts._label_quality import (
+    concept_auc,
+    concept_truth_names,
+    pseudo_label_quality,
+    quality_headline,
+    run_label_quality,
+)
 from dance.concepts._language_outputs import (
     ANNOTATIONS_FILE,
     LanguageOutputs,
@@ -29,6 +44,7 @@ from dance.concepts._language_outputs import (
     read_concept_annotations,
 )
 from dance.concepts._motion_outputs import MOTION_CLIP_COLUMNS, compare_with_kmeans, motion_outputs
+from dance.concepts.language import concepts_from_answers, filter_concepts
 from dance.concepts.motion import (
     ClipRef,
     MotionClips,
@@ -44,24 +60,33 @@ from dance.concepts.motion import (
 
 __all__ = [
     "ANNOTATIONS_FILE",
+    "ANSWERS_FORMAT",
     "LABELS_SCHEMA",
     "LANGUAGE_CACHE_DIR",
     "MOTION_CLIP_COLUMNS",
     "ClipRef",
     "ConceptBundle",
     "DiscoverSummary",
+    "FilterAudit",
     "LanguageOutputs",
     "MotionClips",
     "MotionConceptBank",
     "MotionDiscovery",
     "MotionOutputs",
     "annotation_outputs",
+    "answer_key_for",
     "assemble_labels",
+    "audit_answers_file",
+    "audit_filters",
     "build_concept_bank",
     "compare_with_kmeans",
+    "concept_auc",
     "concept_index",
+    "concept_truth_names",
+    "concepts_from_answers",
     "discover_motion_concepts",
     "discover_summary",
+    "filter_concepts",
     "labels_table",
     "motion_clips_from_tables",
     "motion_concept_names",
@@ -69,9 +94,15 @@ __all__ = [
     "motion_summary",
     "nearest_centroid",
     "pseudo_label_outputs",
+    "pseudo_label_quality",
+    "quality_headline",
+    "read_answer_key",
+    "read_answers_file",
     "read_centroids",
     "read_concept_annotations",
     "read_concept_bundle",
+    "resolve_answers_file",
+    "run_label_quality",
     "video_motion_labels",
     "write_concept_index",
     "write_labels",

@@ -8,11 +8,15 @@
 - Without list lines, each line is a comma (or semicolon) list; text before a colon is
   an introduction and is dropped, and so is a line that reads like a sentence.
 - Markdown emphasis, quotes, a leading "and"/"or" and trailing punctuation are removed.
+- An item of punctuation alone ("---", "...") is layout and dropped here; any other item
+  goes on, so the filters can drop one without a letter ("$", "<b></b>", an emoji) and
+  report it (dance/concepts/_concept_hygiene.py).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # "*" needs a space after it so a bold line ("**Objects:**") is not read as a bullet.
 _LIST_MARKER = re.compile(r"^(?:[-•–—+]\s*|\*\s+|\(?\d{1,3}[.)](?!\d)\s*)")
@@ -63,6 +67,11 @@ def _plain_line_items(line: str) -> list[str]:
     return [_clean(piece) for piece in re.split(r"[,;]", line)]
 
 
+def _is_layout(item: str) -> bool:
+    """True for an empty item or one of punctuation and spaces only (a Markdown rule)."""
+    return all(ch.isspace() or unicodedata.category(ch).startswith("P") for ch in item)
+
+
 def parse_answer(text: str) -> list[str]:
     """The concept items in one LLM answer, in order (an empty answer gives none)."""
     if not isinstance(text, str):
@@ -76,4 +85,4 @@ def parse_answer(text: str) -> list[str]:
             items.append(_list_item(line[marker.end() :]))
         elif not has_list:
             items.extend(_plain_line_items(line))
-    return [item for item in items if any(ch.isalnum() for ch in item)]
+    return [item for item in items if not _is_layout(item)]

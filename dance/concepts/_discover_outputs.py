@@ -81,6 +81,8 @@ class DiscoverSummary:
     language_source: str
     label_mode: str  # pseudo_labels (Eq. 3) | annotations (attribute CBM)
     nmi: dict[str, Any] = field(default_factory=dict)
+    # Pseudo-label ROC-AUC vs the dataset's ground truth ({} without one): see _label_quality.
+    label_quality: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,6 +124,16 @@ class DiscoverSummary:
                 f"  NMI vs {target}: FINCH {figure(scores['finch'])}, "
                 f"k-means (k={self.nmi['k']}) {figure(scores['kmeans'])}"
             )
+        for kind, noun in (("objects", "object"), ("scenes", "scene")):
+            quality = self.label_quality.get(kind)
+            if quality is None:
+                continue
+            test, train = quality["test"], quality["train"]
+            lines.append(
+                f"  {noun} pseudo labels vs ground truth: mean ROC-AUC on test "
+                f"{figure(test['mean_auc'])} over {test['concepts']} concepts, on train "
+                f"{figure(train['mean_auc'])} over {train['concepts']}"
+            )
         lines.append(f"  took {self.seconds:.1f} s")
         return "\n".join(lines)
 
@@ -133,8 +145,12 @@ def discover_summary(
     language: LanguageOutputs,
     language_source: str,
     seconds: float,
+    label_quality: Mapping[str, Any] | None = None,
 ) -> DiscoverSummary:
-    """The summary of a discover run, counted from the labels table it wrote."""
+    """The summary of a discover run, counted from the labels table it wrote.
+
+    `label_quality` is run_label_quality's result (pseudo-label ROC-AUC), when known.
+    """
     ids = labels["video_id"].to_pylist()
     motion_known = labels["motion_known"].to_pylist()
     ok = [video_ok.get(v, False) for v in ids]
@@ -153,5 +169,6 @@ def discover_summary(
         language_source=language_source,
         label_mode=language.label_mode,
         nmi=motion.summary["nmi"],
+        label_quality=dict(label_quality or {}),
         seconds=seconds,
     )

@@ -1,10 +1,13 @@
 """The concept filters of Label-free CBM as DANCE uses them (docs/method.md section 4), in order.
 
+0. text hygiene (dance/concepts/_concept_hygiene.py): tags and invisible characters are
+   removed and whitespace collapsed; a concept left without a letter is dropped
+   (`blank`, `markup_only`, `no_letters`);
 1. drop a concept longer than `max_length` characters;
 2. strip "(...)" from what is left (a concept left empty, or repeating an earlier one
    case-insensitively, is dropped);
-3. drop a concept that is a class name (with or without "a"/"an"/"the") or whose
-   similarity to any class name is >= the class cut-off;
+3. drop a concept that is a class name (with or without "a"/"an"/"the", underscores
+   read as spaces) or whose similarity to any class name is >= the class cut-off;
 4. for each pair with similarity >= the duplicate cut-off, in input order, drop the one
    with the lower total similarity to all concepts entering this step (ties drop the
    later one), skipping pairs where either is already dropped.
@@ -22,8 +25,18 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from dance.concepts._concept_hygiene import clean_concept_text, has_letter
+
 DropRule = Literal[
-    "too_long", "empty_after_strip", "repeat", "class_name", "class_similarity", "duplicate"
+    "blank",
+    "markup_only",
+    "no_letters",
+    "too_long",
+    "empty_after_strip",
+    "repeat",
+    "class_name",
+    "class_similarity",
+    "duplicate",
 ]
 _PARENTHESES = re.compile(r"\s*\([^()]*\)")
 _ARTICLES = ("", "a ", "an ", "the ")
@@ -89,18 +102,22 @@ def embed_normalised(embedder: TextEmbedder, texts: Sequence[str], role: str) ->
 def _stripped(
     concepts: Sequence[str], max_length: int
 ) -> tuple[list[str], list[ConceptDrop], dict[str, str]]:
-    """Rules 1-2: drop too-long concepts, strip parentheses, drop empties and repeats."""
+    """Rules 0-2: hygiene, drop too-long concepts, strip parentheses, drop empties and repeats."""
     kept: list[str] = []
     dropped: list[ConceptDrop] = []
     renamed: dict[str, str] = {}
     seen: dict[str, str] = {}
     for concept in concepts:
-        if len(concept) > max_length:
+        text, hygiene_rule = clean_concept_text(concept)
+        if hygiene_rule is not None:
+            dropped.append(ConceptDrop(concept, hygiene_rule))
+            continue
+        if len(text) > max_length:
             dropped.append(ConceptDrop(concept, "too_long"))
             continue
-        clean = " ".join(_PARENTHESES.sub("", concept).split())
-        if not clean:
-            dropped.append(ConceptDrop(concept, "empty_after_strip"))
+        clean = " ".join(_PARENTHESES.sub("", text).split())
+        if not has_letter(clean):  # "(tennis)" leaves nothing, "$ (cash)" leaves "$"
+            dropped.append(ConceptDrop(concept, "no_letters" if clean else "empty_after_strip"))
             continue
         if clean.casefold() in seen:
             dropped.append(ConceptDrop(concept, "repeat", partner=seen[clean.casefold()]))
@@ -116,7 +133,13 @@ def _class_echoes(
     concepts: list[str], class_names: Sequence[str], embedder: TextEmbedder, cutoff: float
 ) -> tuple[list[str], list[ConceptDrop]]:
     """Rule 3: drop class names (exact, with articles) and concepts too similar to one."""
-    spelled = {f"{article}{name}".casefold(): name for name in class_names for article in _ARTICLES}
+    # A class id written with underscores ("raise_arms") is echoed in words ("raise arms").
+    spelled = {
+        f"{article}{spelling}".casefold(): name
+        for name in class_names
+        for spelling in (name, name.replace("_", " "))
+        for article in _ARTICLES
+    }
     kept: list[str] = []
     dropped: list[ConceptDrop] = []
     candidates = []
@@ -176,7 +199,7 @@ def run_filters(
     class_cutoff: float,
     duplicate_cutoff: float,
 ) -> tuple[list[str], FilterReport]:
-    """Apply rules 1-4 in order; the kept concepts (input order) and the report."""
+    """Apply rules 0-4 in order; the kept concepts (input order) and the report."""
     kept, dropped, renamed = _stripped(concepts, max_length)
     if kept:
         kept, class_drops = _class_echoes(kept, class_names, embedder, class_cutoff)

@@ -1,6 +1,8 @@
 """Object and scene concepts of a run and their (V, M) labels, by discover.language.source.
 
     llm          LLM lists (answers cached) -> filters -> pseudo labels cos(text, video) (Eq. 3)
+    answers      raw answers from answers_file, parsed like LLM answers -> the same filters
+                 -> pseudo labels (Eq. 3)
     files        object_file / scene_file as given (not filtered) -> pseudo labels (Eq. 3)
     annotations  the dataset's concept_annotations.parquet: its concepts, and 1.0 where the
                  video is annotated with the concept, else 0.0 (the attribute-CBM baseline)
@@ -19,8 +21,10 @@ import numpy as np
 import pyarrow as pa
 
 from dance import storage
+from dance.concepts._answers_file import resolve_answers_file
 from dance.concepts.language import (
     concepts_from_annotations,
+    concepts_from_answers,
     concepts_from_files,
     filter_concepts,
     query_llm_concepts,
@@ -106,7 +110,7 @@ def pseudo_label_outputs(
     encoder_kind: str,
     cache_dir: str,
 ) -> LanguageOutputs:
-    """LLM or file concepts and their pseudo labels cos(text, video) (Eq. 3).
+    """Concepts of source llm, answers or files and their pseudo labels cos(text, video) (Eq. 3).
 
     `embeddings` maps video_id to the dual-encoder video embedding preprocess stored;
     `encoder_id` is the dual encoder that made them (from the preprocess record).
@@ -124,13 +128,20 @@ def pseudo_label_outputs(
         )
     embedder = DualEncoder.from_pretrained(encoder_id, kind=encoder_kind)
     class_names = manifest.class_names
-    if language.source == "llm":
-        lists = query_llm_concepts(class_names, language, storage.join(cache_dir, "llm"))
+    if language.source in ("llm", "answers"):
+        if language.source == "llm":
+            lists = query_llm_concepts(class_names, language, storage.join(cache_dir, "llm"))
+            origin: dict[str, Any] = {}
+        else:  # raw answers from a file take exactly the LLM answers' path from here on
+            answers_file = str(language.answers_file)
+            lists = concepts_from_answers(class_names, answers_file)
+            origin = {"answers_file": resolve_answers_file(answers_file)}
         objects, object_report = filter_concepts(lists.objects, class_names, embedder, language)
         scenes, scene_report = filter_concepts(lists.scenes, class_names, embedder, language)
         report = {
-            "source": "llm",
+            "source": language.source,
             "filtered": True,
+            **origin,
             "objects": object_report.to_dict(),
             "scenes": scene_report.to_dict(),
             "per_class": lists.per_class,

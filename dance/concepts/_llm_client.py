@@ -99,7 +99,7 @@ class ChatClient:
                 f"no API key for the LLM endpoint {self.endpoint}: the environment variable "
                 f"{config.api_key_env} is empty or unset; export it (any non-empty value for "
                 "endpoints without authentication), or set discover.language.api_key_env, "
-                "or use discover.language.source=files|annotations"
+                "or use discover.language.source=answers|files|annotations"
             )
         self._key = key
         self._config = config

@@ -1,10 +1,11 @@
-"""Object and scene concepts from language (docs/method.md section 4): LLM, files or annotations.
+"""Object and scene concepts (docs/method.md section 4): LLM, answers, files or annotations.
 
 `query_llm_concepts` asks any OpenAI-compatible endpoint two prompts per class
 (objects, scenes), `queries_per_class` samples each, caches every raw answer, parses the
 answers into items and takes their union per class. `filter_concepts` then applies the
-Label-free CBM filters. `concepts_from_files` and `concepts_from_annotations` are the
-offline sources.
+Label-free CBM filters. `concepts_from_answers` reads raw answers from a file and
+parses them the same way (then the same filters apply); `concepts_from_files` and
+`concepts_from_annotations` are the offline sources taken as given.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ import pyarrow as pa
 
 from dance import storage
 from dance.concepts._answer_parsing import parse_answer
+from dance.concepts._answers_file import (
+    answers_of_classes,
+    read_answers_file,
+    resolve_answers_file,
+)
 from dance.concepts._filters import ConceptDrop, FilterReport, TextEmbedder, run_filters
 from dance.concepts._llm_cache import AnswerCache, AnswerKey
 from dance.concepts._llm_client import ChatClient, LLMQueryError, Message, endpoint_of
@@ -33,6 +39,7 @@ __all__ = [
     "TextEmbedder",
     "build_prompt",
     "concepts_from_annotations",
+    "concepts_from_answers",
     "concepts_from_files",
     "filter_concepts",
     "parse_answer",
@@ -156,12 +163,25 @@ def query_llm_concepts(
             futures = {pool.submit(fetch, job): job for job in missing}
             for future in as_completed(futures):
                 answers[futures[future]] = future.result()  # re-raises a failure
+    return _lists_from_answers(
+        names,
+        {
+            name: {
+                kind: [answers[(name, kind, s)] or "" for s in range(config.queries_per_class)]
+                for kind in KINDS
+            }
+            for name in names
+        },
+    )
+
+
+def _lists_from_answers(
+    names: Sequence[str], answers: Mapping[str, Mapping[str, Sequence[str]]]
+) -> ConceptLists:
+    """Parse each class's answers per kind, union them per class, then over the classes."""
     per_class = {
         name: {
-            kind: union_casefold(
-                parse_answer(answers[(name, kind, s)] or "")
-                for s in range(config.queries_per_class)
-            )
+            kind: union_casefold(parse_answer(answer) for answer in answers[name][kind])
             for kind in KINDS
         }
         for name in names
@@ -171,6 +191,19 @@ def query_llm_concepts(
         scenes=union_casefold(per_class[n]["scenes"] for n in names),
         per_class=per_class,
     )
+
+
+def concepts_from_answers(class_names: Sequence[str], answers_file: str) -> ConceptLists:
+    """Concepts from a file of raw answers per class, parsed exactly as LLM answers are.
+
+    `answers_file` is a dance.concept_answers.v1 JSON path, or 'synth' for the file
+    shipped for DANCE-Synth; classes the file has beyond `class_names` are ignored.
+    """
+    names = _check_class_names(class_names)
+    uri = resolve_answers_file(answers_file)
+    # Each line is one answer: a file may mix "ball" and "- ball", which in one answer
+    # would make the plain line read as prose around a list.
+    return _lists_from_answers(names, answers_of_classes(read_answers_file(uri), names, uri))
 
 
 def filter_concepts(

@@ -33,6 +33,7 @@ from dance.config._discover import (
     NeighborConfig,
     PseudoLabelConfig,
 )
+from dance.config._dual_training import DualTrainingConfig
 from dance.config._loader import (
     ConfigError,
     apply_override,
@@ -75,6 +76,7 @@ class DanceConfig(Section):
     train: TrainConfig = TrainConfig()
     evaluate: EvaluateConfig = EvaluateConfig()
     finetune: FinetuneConfig = FinetuneConfig()
+    dual_training: DualTrainingConfig = DualTrainingConfig()
 
     @field_validator("synth", mode="before")
     @classmethod
@@ -123,6 +125,7 @@ __all__ = [
     "DatasetName",
     "DiscoverConfig",
     "DualEncoderConfig",
+    "DualTrainingConfig",
     "EvaluateConfig",
     "FinetuneConfig",
     "KeyframeConfig",

@@ -30,6 +30,17 @@ class Section(BaseModel):
         return merged
 
 
+def check_tiny_shapes(image_size: int, patch_size: int, hidden_size: int, heads: int) -> None:
+    """A small ViT from scratch needs whole patches per frame and whole widths per head."""
+    if image_size % patch_size:
+        raise ValueError(
+            f"image_size {image_size} must be a multiple of tiny_patch_size {patch_size}; "
+            f"e.g. image_size: {patch_size * 4}"
+        )
+    if hidden_size % heads:
+        raise ValueError(f"tiny_hidden_size {hidden_size} must be divisible by tiny_heads {heads}")
+
+
 class StageResources(Section):
     """Where one stage runs: how many actors/tasks/workers, and CPUs, GPUs, batch of each.
 

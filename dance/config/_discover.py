@@ -37,9 +37,24 @@ class NeighborConfig(Section):
         description="exact search skips IVF lists that provably hold no first neighbour "
         "(same result, much faster on clustered rows); off = a full pass",
     )
-    exact_chunk_rows: int = Field(4096, ge=1, description="query rows per float64 exact block")
-    exact_block_bytes: int = Field(
-        256 * 2**20, ge=2**20, description="cap on one float64 exact block; default 256 MiB"
+    exact_full_pass_rows: int = Field(
+        50_000,
+        ge=0,
+        description="auto: where pruning is measured not to pay, rows up to which a full "
+        "exact pass still runs; above, approximate",
+    )
+    exact_chunk_rows: int = Field(4096, ge=1, description="query rows per plain exact tile")
+    block_bytes: int = Field(
+        256 * 2**20,
+        ge=2**20,
+        description="cap on the memory of one tile of any first-neighbour scan (its product, "
+        "temporaries and gathered rows); each search thread holds one; default 256 MiB",
+    )
+    memory_limit_bytes: int | None = Field(
+        None,
+        ge=1,
+        description="refuse before any work when FINCH's predicted peak beyond its input "
+        "exceeds this; None = the memory available when it starts",
     )
     use_gpu: bool | None = Field(None, description="None = use a GPU when faiss sees one")
     seed: int = Field(0, description="seed of IVF training samples and k-means")
@@ -75,7 +90,12 @@ class MotionConceptConfig(Section):
 class LanguageConceptConfig(Section):
     """LLM object/scene concepts and their filters (docs/method.md section 4)."""
 
-    source: Literal["llm", "files", "annotations"] = "llm"
+    source: Literal["llm", "answers", "files", "annotations"] = Field(
+        "llm",
+        description="llm: ask an LLM; answers: raw answers from answers_file, parsed and "
+        "filtered like an LLM's; files: object_file/scene_file as given; annotations: the "
+        "dataset's concept annotations (attribute-CBM baseline)",
+    )
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint; None = OpenAI")
     model: str = "gpt-4o"
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key")
@@ -89,6 +109,11 @@ class LanguageConceptConfig(Section):
     scene_prompt: str = (
         "List the most common places or background scenes where {action} typically occurs. "
         "Do not include objects or equipment"
+    )
+    answers_file: str | None = Field(
+        None,
+        description="per-class raw answers, JSON dance.concept_answers.v1 (source=answers); "
+        "'synth' = the file shipped for DANCE-Synth",
     )
     object_file: str | None = Field(None, description="concept list file (source=files)")
     scene_file: str | None = Field(None, description="concept list file (source=files)")
@@ -129,6 +154,17 @@ class LanguageConceptConfig(Section):
                     f"discover.language.{name} has no {{action}} placeholder; add one where "
                     "the class name goes"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _answers_source_names_its_file(self) -> LanguageConceptConfig:
+        """source=answers reads answers_file, so it must be set."""
+        if self.source == "answers" and not (self.answers_file or "").strip():
+            raise ValueError(
+                "discover.language.source is answers but discover.language.answers_file is "
+                "not set; point it at a dance.concept_answers.v1 JSON file, or write 'synth' "
+                "for the file shipped for DANCE-Synth"
+            )
         return self
 
 

@@ -23,6 +23,10 @@ MOVED_KEYS: dict[str, tuple[str, str]] = {
     **{
         f"discover.motion.{key}": (f"discover.motion.neighbors.{key}", "") for key in _NEIGHBOR_KEYS
     },
+    "discover.motion.neighbors.exact_block_bytes": (
+        "discover.motion.neighbors.block_bytes",
+        "now caps every scan's tiles, not only exact ones",
+    ),
     "discover.motion.num_cpus": ("discover.motion.resources.num_cpus", ""),
     "discover.motion.num_gpus": ("discover.motion.resources.num_gpus", ""),
     "preprocess.writer_num_cpus": ("preprocess.writer.num_cpus", ""),

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from dance.config._base import Section, StageResources
+from dance.config._base import Section, StageResources, check_tiny_shapes
 
 
 class TrainConfig(Section):
@@ -106,14 +106,7 @@ class FinetuneConfig(Section):
 
     @model_validator(mode="after")
     def _tiny_shapes_fit(self) -> FinetuneConfig:
-        if self.image_size % self.tiny_patch_size:
-            raise ValueError(
-                f"image_size {self.image_size} must be a multiple of tiny_patch_size "
-                f"{self.tiny_patch_size}; e.g. image_size: {self.tiny_patch_size * 4}"
-            )
-        if self.tiny_hidden_size % self.tiny_heads:
-            raise ValueError(
-                f"tiny_hidden_size {self.tiny_hidden_size} must be divisible by tiny_heads "
-                f"{self.tiny_heads}"
-            )
+        check_tiny_shapes(
+            self.image_size, self.tiny_patch_size, self.tiny_hidden_size, self.tiny_heads
+        )
         return self

@@ -26,8 +26,10 @@ from dance.encoders._loading import (
 from dance.encoders._sampling import backbone_frame_indices, dual_frame_indices
 
 if TYPE_CHECKING:
-    from dance.encoders._dual import DualEncoder, VideoTextEncoder
+    from dance.encoders._dual import DualEncoder, VideoTextEncoder, pooled_features
     from dance.encoders._preprocess import (
+        CLIP_MEAN,
+        CLIP_STD,
         IMAGENET_MEAN,
         IMAGENET_STD,
         PixelSpec,
@@ -42,8 +44,10 @@ if TYPE_CHECKING:
 __getattr__ = lazy_exports(
     __name__,
     {
-        "dance.encoders._dual": ("DualEncoder", "VideoTextEncoder"),
+        "dance.encoders._dual": ("DualEncoder", "VideoTextEncoder", "pooled_features"),
         "dance.encoders._preprocess": (
+            "CLIP_MEAN",
+            "CLIP_STD",
             "IMAGENET_MEAN",
             "IMAGENET_STD",
             "PixelSpec",
@@ -57,6 +61,8 @@ __getattr__ = lazy_exports(
 )
 
 __all__ = [
+    "CLIP_MEAN",
+    "CLIP_STD",
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "PREPROCESSOR_FILES",
@@ -74,6 +80,7 @@ __all__ = [
     "frames_to_pixels",
     "load_pretrained",
     "pixel_spec_from_config",
+    "pooled_features",
     "read_json_file",
     "resolve_model_source",
     "square_crop_processor_config",

@@ -57,7 +57,7 @@ class VideoTextEncoder(Protocol):
         ...
 
 
-def _pooled(output: object) -> torch.Tensor:
+def pooled_features(output: object) -> torch.Tensor:
     """The embedding of a get_*_features call: a Tensor in transformers 4.x, `.pooler_output` in 5.x."""
     if isinstance(output, torch.Tensor):
         return output
@@ -164,13 +164,13 @@ class DualEncoder:
             flat, self._spec, self.device, next(self._model.parameters()).dtype
         )
         if self.kind == "xclip":
-            video = _pooled(
+            video = pooled_features(
                 self._model.get_video_features(
                     pixel_values=pixels.view(batch, frames, *pixels.shape[1:])
                 )
             )
         else:
-            per_frame = _pooled(self._model.get_image_features(pixel_values=pixels))
+            per_frame = pooled_features(self._model.get_image_features(pixel_values=pixels))
             video = per_frame.float().view(batch, frames, -1).mean(dim=1)
         return _normalised(video)
 
@@ -196,5 +196,5 @@ class DualEncoder:
                 input_ids=tokens["input_ids"].to(self.device),
                 attention_mask=tokens["attention_mask"].to(self.device),
             )
-            rows.append(_normalised(_pooled(features)))
+            rows.append(_normalised(pooled_features(features)))
         return np.concatenate(rows, axis=0)

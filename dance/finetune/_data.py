@@ -24,8 +24,14 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from dance import storage
-from dance.config import BackboneConfig
-from dance.encoders import PixelSpec, backbone_frame_indices, frames_to_pixels
+from dance.config import BackboneConfig, DualEncoderConfig
+from dance.encoders import (
+    PixelSpec,
+    backbone_frame_indices,
+    dual_frame_indices,
+    frames_to_pixels,
+    pixel_spec_from_config,
+)
 from dance.manifest import Manifest
 from dance.storage import StorageError
 from dance.video import VideoReadError, open_video
@@ -37,10 +43,15 @@ _INDEX = "index.json"
 
 @dataclass(frozen=True)
 class ClipSpec:
-    """Which frames make a clip (backbone sampling) and how they are resized and cropped."""
+    """Which frames make a clip (backbone sampling) and how they are resized and cropped.
+
+    With `dual` set, the clip is the dual encoder's frames taken from the backbone clip
+    (`dual_frame_indices`), as preprocess feeds the dual encoder.
+    """
 
     backbone: BackboneConfig
     pixels: PixelSpec
+    dual: DualEncoderConfig | None = None
 
     @property
     def storage_pixels(self) -> PixelSpec:
@@ -65,6 +76,8 @@ class ClipSpec:
             "crop": list(pixels.crop) if pixels.crop else None,
             "interpolation": pixels.interpolation,
         }
+        if self.dual is not None:  # only when set: backbone caches keep their fingerprints
+            settings["dual_frames"] = self.dual.num_frames
         digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
         return digest[:16]
 
@@ -103,6 +116,36 @@ class ClipCache:
                 for vid in sorted(self.failed)
             },
         }
+
+
+def square_clip_spec(
+    processor_config: dict | None,
+    image_size: int,
+    backbone: BackboneConfig,
+    defaults: tuple[Sequence[float], Sequence[float], int],
+    origin: str,
+    dual: DualEncoderConfig | None = None,
+) -> ClipSpec:
+    """The clips of a model taking image_size x image_size frames, resized as its processor says.
+
+    defaults: (mean, std, PIL resample code) where the processor config has none; origin
+    names the config in errors. A processor config making frames of another size is refused.
+    """
+    mean, std, resample = defaults
+    pixels = pixel_spec_from_config(
+        processor_config,
+        image_size=image_size,
+        default_mean=mean,
+        default_std=std,
+        default_resample=resample,
+        origin=origin,
+    )
+    if pixels.output_size != (image_size, image_size):
+        raise ValueError(
+            f"the {origin} makes {pixels.output_size} frames but the model takes "
+            f"{image_size}x{image_size}; fix its crop_size"
+        )
+    return ClipSpec(backbone=backbone, pixels=pixels, dual=dual)
 
 
 def cache_directory(state_dir: str, spec: ClipSpec) -> str:
@@ -153,9 +196,11 @@ def plan_parts(
 
 
 def decode_clip(uri: str, spec: ClipSpec) -> np.ndarray:
-    """The backbone clip of one video: (T, S, S, 3) uint8 RGB, sampled and resized as `spec`."""
+    """The clip of one video: (T, S, S, 3) uint8 RGB, sampled and resized as `spec`."""
     with open_video(uri) as reader:
         indices = backbone_frame_indices(reader.info.num_frames, spec.backbone)
+        if spec.dual is not None:
+            indices = dual_frame_indices(indices, spec.dual)
         frames = reader.get_frames(indices.tolist())
     return resize_frames(frames, spec)
 

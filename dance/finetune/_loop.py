@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from dance.config import FinetuneConfig
+from dance.config import DualTrainingConfig, FinetuneConfig
 from dance.finetune._data import ClipSpec, normalise_clips
 
 
@@ -66,7 +66,7 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if hasattr(model, "module") else model
 
 
-def _all_reduce(values: torch.Tensor) -> torch.Tensor:
+def all_reduce_sum(values: torch.Tensor) -> torch.Tensor:
     """Sum a tensor over workers when torch.distributed runs; itself otherwise."""
     import torch.distributed as dist
 
@@ -75,8 +75,11 @@ def _all_reduce(values: torch.Tensor) -> torch.Tensor:
     return values
 
 
-def make_optimizer(model: torch.nn.Module, config: FinetuneConfig) -> torch.optim.AdamW:
-    """AdamW; biases and norm weights (1-D parameters) get no weight decay, as VideoMAE."""
+def make_optimizer(
+    model: torch.nn.Module, config: FinetuneConfig | DualTrainingConfig
+) -> torch.optim.AdamW:
+    """AdamW at config.lr; biases, norm weights and scalars (parameters of at most one
+    dimension) get no weight decay, as VideoMAE and CLIP."""
     decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
     return torch.optim.AdamW(
@@ -108,7 +111,7 @@ def epoch_generator(seed: int, epoch: int, rank: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed * 1_000_003 + epoch * 1_009 + rank)
 
 
-def _epoch_order(size: int, count: int, generator: torch.Generator) -> torch.Tensor:
+def epoch_order(size: int, count: int, generator: torch.Generator) -> torch.Tensor:
     """`count` indices into a shard of `size`: whole shuffled passes, the last one cut short."""
     passes = [torch.randperm(size, generator=generator) for _ in range(math.ceil(count / size))]
     return torch.cat(passes)[:count]
@@ -129,7 +132,7 @@ def train_one_epoch(
     device = next(model.parameters()).device
     batch_size = config.workers.batch_size  # clips per worker per step
     generator = epoch_generator(config.seed, epoch, shard.rank)
-    order = _epoch_order(len(train), steps * batch_size, generator)
+    order = epoch_order(len(train), steps * batch_size, generator)
     flips = torch.rand(len(order), generator=generator) < 0.5
     total_steps = steps * config.epochs
     warmup = round(config.warmup_epochs * steps)
@@ -153,7 +156,7 @@ def train_one_epoch(
             [loss.item() * len(batch), (logits.argmax(1) == labels).sum().item(), len(batch)],
             dtype=torch.float64,
         )
-    loss_sum, correct, count = _all_reduce(sums).tolist()
+    loss_sum, correct, count = all_reduce_sum(sums).tolist()
     return loss_sum / count, correct / count
 
 
@@ -174,7 +177,7 @@ def evaluate(
             [loss.item(), (logits.argmax(1) == labels).sum().item(), len(labels)],
             dtype=torch.float64,
         )
-    loss_sum, correct, count = _all_reduce(sums).tolist()
+    loss_sum, correct, count = all_reduce_sum(sums).tolist()
     if count == 0:
         return math.nan, math.nan, 0
     return loss_sum / count, correct / count, int(count)
@@ -188,35 +191,33 @@ def _is_better(val_acc: float, val_loss: float, state: TrainState) -> bool:
 
 
 EpochCallback = Callable[[dict, TrainState, bool], None]
+EpochTrainer = Callable[[int], tuple[float, float]]  # epoch -> (train loss, train accuracy)
+Measure = Callable[[], tuple[float, float, int]]  # -> (loss, accuracy, count) over all workers
 
 
-def fit(
+def fit_epochs(
     model: torch.nn.Module,
-    optimizer: torch.optim.Optimizer,
-    train: ClipSet,
-    val: ClipSet,
-    spec: ClipSpec,
-    config: FinetuneConfig,
     state: TrainState,
-    steps: int,
+    epochs: int,
+    eval_every_epochs: int,
+    train_epoch: EpochTrainer,
+    validate: Measure,
     on_epoch: EpochCallback | None = None,
-    shard: Shard = Shard(),
 ) -> TrainState:
-    """Train from state.epoch to config.epochs; call on_epoch(metrics, state, evaluated) after each.
+    """Train from state.epoch to `epochs` with any epoch and validation functions.
 
-    Validation runs every eval_every_epochs epochs and after the last; the best model (by
-    val accuracy, then val loss) is kept in state.best_model. With an empty val split the
-    last evaluated epoch counts as best.
+    Calls on_epoch(metrics, state, evaluated) after each epoch. Validation runs every
+    eval_every_epochs epochs and after the last; the best model (by val accuracy, then val
+    loss) is kept in state.best_model. With an empty val split the last evaluated epoch
+    counts as best.
     """
-    for epoch in range(state.epoch, config.epochs):
+    for epoch in range(state.epoch, epochs):
         start = time.perf_counter()
-        train_loss, train_acc = train_one_epoch(
-            model, optimizer, train, spec, config, epoch, steps, shard
-        )
+        train_loss, train_acc = train_epoch(epoch)
         metrics: dict = {"epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc}
-        evaluated = (epoch + 1) % config.eval_every_epochs == 0 or epoch + 1 == config.epochs
+        evaluated = (epoch + 1) % eval_every_epochs == 0 or epoch + 1 == epochs
         if evaluated:
-            val_loss, val_acc, num_val = evaluate(model, val, spec, config.workers.batch_size)
+            val_loss, val_acc, num_val = validate()
             metrics.update(val_loss=val_loss, val_acc=val_acc)
             if num_val == 0 or _is_better(val_acc, val_loss, state):
                 state.best_epoch = epoch + 1
@@ -232,9 +233,31 @@ def fit(
     return state
 
 
-def evaluate_best(
-    model: torch.nn.Module, state: TrainState, test: ClipSet, spec: ClipSpec, batch_size: int
-) -> dict:
+def fit(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train: ClipSet,
+    val: ClipSet,
+    spec: ClipSpec,
+    config: FinetuneConfig,
+    state: TrainState,
+    steps: int,
+    on_epoch: EpochCallback | None = None,
+    shard: Shard = Shard(),
+) -> TrainState:
+    """Fine-tune from state.epoch to config.epochs (see `fit_epochs` for validation and best)."""
+    return fit_epochs(
+        model,
+        state,
+        config.epochs,
+        config.eval_every_epochs,
+        lambda epoch: train_one_epoch(model, optimizer, train, spec, config, epoch, steps, shard),
+        lambda: evaluate(model, val, spec, config.workers.batch_size),
+        on_epoch,
+    )
+
+
+def measure_best(model: torch.nn.Module, state: TrainState, measure: Measure) -> dict:
     """Measure the test split with the best weights (the model keeps its own); stored in state.test."""
     if state.best_model is None:
         raise ValueError("no best model yet: run fit for at least one evaluated epoch first")
@@ -242,11 +265,18 @@ def evaluate_best(
     current = {k: v.detach().clone() for k, v in inner.state_dict().items()}
     inner.load_state_dict(state.best_model)
     try:
-        test_loss, test_acc, num_test = evaluate(model, test, spec, batch_size)
+        test_loss, test_acc, num_test = measure()
     finally:
         inner.load_state_dict(current)  # training may go on from the last weights
     state.test = {"test_loss": test_loss, "test_acc": test_acc, "num_test": num_test}
     return state.test
+
+
+def evaluate_best(
+    model: torch.nn.Module, state: TrainState, test: ClipSet, spec: ClipSpec, batch_size: int
+) -> dict:
+    """Measure the test split with the best weights (see `measure_best`)."""
+    return measure_best(model, state, lambda: evaluate(model, test, spec, batch_size))
 
 
 def format_epoch(metrics: dict, epochs: int) -> str:

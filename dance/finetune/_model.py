@@ -13,12 +13,11 @@ from dance.encoders import (
     IMAGENET_STD,
     PREPROCESSOR_FILES,
     load_pretrained,
-    pixel_spec_from_config,
     read_json_file,
     resolve_model_source,
     square_crop_processor_config,
 )
-from dance.finetune._data import ClipSpec
+from dance.finetune._data import ClipSpec, square_clip_spec
 
 if TYPE_CHECKING:
     from transformers import VideoMAEForVideoClassification
@@ -58,21 +57,13 @@ def clip_spec_for(config: FinetuneConfig, backbone: BackboneConfig) -> ClipSpec:
         image_size = int(
             load_pretrained(AutoConfig.from_pretrained, source, weights=False).image_size
         )
-    pixels = pixel_spec_from_config(
+    return square_clip_spec(
         processor_config_for(config),
-        image_size=image_size,
-        default_mean=IMAGENET_MEAN,
-        default_std=IMAGENET_STD,
-        default_resample=_BILINEAR,
-        origin=f"preprocessor config of finetune.init {config.init!r}",
+        image_size,
+        backbone,
+        (IMAGENET_MEAN, IMAGENET_STD, _BILINEAR),
+        f"preprocessor config of finetune.init {config.init!r}",
     )
-    if pixels.output_size != (image_size, image_size):
-        raise ValueError(
-            f"the preprocessor config of finetune.init {config.init!r} makes "
-            f"{pixels.output_size} frames but the model takes {image_size}x{image_size}; fix its "
-            "crop_size"
-        )
-    return ClipSpec(backbone=backbone, pixels=pixels)
 
 
 def build_classifier(

@@ -6,6 +6,13 @@ summary = generate_dataset(SynthConfig.preset_config("demo"), "data/synth_demo")
 """
 
 from dance.config import SynthConfig
+from dance.synth._captions import (
+    OBJECT_PHRASES,
+    SCENE_PHRASES,
+    ScenePhrase,
+    caption_vocabulary,
+    video_captions,
+)
 from dance.synth._classes import (
     FACTORS,
     SynthClass,
@@ -13,6 +20,7 @@ from dance.synth._classes import (
     catalogue_names,
     context_donor,
 )
+from dance.synth._concept_files import SYNTH_CONCEPT_FILES, synth_concept_file
 from dance.synth._ensure import ensure_synth_dataset
 from dance.synth._generate import (
     GENERATOR_VERSION,
@@ -35,6 +43,7 @@ from dance.synth._truth import (
     load_ground_truth,
     normalised_joint_errors,
     person_height,
+    read_captions,
 )
 
 
@@ -58,12 +67,17 @@ def shift_donor(cls: SynthClass, classes: list[SynthClass]) -> SynthClass:
 __all__ = [
     "FACTORS",
     "GENERATOR_VERSION",
+    "OBJECT_PHRASES",
+    "SCENE_PHRASES",
+    "SYNTH_CONCEPT_FILES",
     "BodyShape",
     "MotionJitter",
     "MotionProgram",
+    "ScenePhrase",
     "SynthClass",
     "SynthSummary",
     "VideoGroundTruth",
+    "caption_vocabulary",
     "catalogue_names",
     "class_catalogue",
     "class_motion_program",
@@ -75,8 +89,11 @@ __all__ = [
     "normalised_joint_errors",
     "person_height",
     "primitive_names",
+    "read_captions",
     "shift_donor",
     "split_test_indices",
+    "synth_concept_file",
     "synth_dataset_matches",
+    "video_captions",
     "video_id_for",
 ]

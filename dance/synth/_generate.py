@@ -11,17 +11,24 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
-import pyarrow as pa
 
 from dance import storage
 from dance.config import SynthConfig
-from dance.manifest import Manifest, ManifestRecord
 from dance.synth._classes import SynthClass, build_catalogue, context_donor
+from dance.synth._dataset_tables import (
+    Job,
+    Rendered,
+    caption_table,
+    classes_document,
+    concept_table,
+    ground_truth_table,
+    jobs_manifest,
+)
 from dance.synth._encode import VideoFileWriter
 from dance.synth._render import RenderSpec, render_video
 from dance.synth._skeleton_motion import all_program_names, motion_program, program_primitives
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: captions.parquet
 _AUTO_PROGRESS_MIN_VIDEOS = 100
 _SPLIT_STREAM = 1_000_003  # spawn-key slot of the per-class train/test draw
 
@@ -48,15 +55,6 @@ class SynthSummary:
             f"({self.num_train} train / {self.num_test} test) + {self.num_shifted} shifted, "
             f"{self.seconds:.1f} s ({self.videos_per_second:.1f} videos/s) -> {self.out_dir}"
         )
-
-
-@dataclass(frozen=True)
-class _Job:
-    """One video to render: its spec and where it goes (relative to out_dir)."""
-
-    spec: RenderSpec
-    rel_path: str
-    split: str
 
 
 def primitive_names() -> tuple[str, ...]:
@@ -105,37 +103,25 @@ def _spec(
     )
 
 
-def plan_jobs(config: SynthConfig, classes: list[SynthClass]) -> list[_Job]:
+def plan_jobs(config: SynthConfig, classes: list[SynthClass]) -> list[Job]:
     """Every video of the dataset (original and shifted), sorted by video_id."""
     ext = config.container
-    jobs: list[_Job] = []
+    jobs: list[Job] = []
     for cls in classes:
         tests = split_test_indices(config, cls)
         donor = context_donor(cls, classes) if config.shifted_test else None
         for index in range(config.videos_per_class):
             split = "test" if index in tests else "train"
             spec = _spec(config, cls, cls, index, shifted=False)
-            jobs.append(_Job(spec, f"videos/{spec.video_id}.{ext}", split))
+            jobs.append(Job(spec, f"videos/{spec.video_id}.{ext}", split))
             if donor is not None and split == "test":
                 sspec = _spec(config, cls, donor, index, shifted=True)
-                jobs.append(_Job(sspec, f"videos_shifted/{sspec.video_id}.{ext}", "test"))
+                jobs.append(Job(sspec, f"videos_shifted/{sspec.video_id}.{ext}", "test"))
     return sorted(jobs, key=lambda job: job.spec.video_id)
 
 
-@dataclass(frozen=True)
-class _Rendered:
-    """A finished video's ground truth, sent back from a worker."""
-
-    video_id: str
-    keypoints: np.ndarray
-    primitives: list[str]
-    object: str
-    scene: str
-    cpu_seconds: float
-
-
-def _render_job(job: _Job, out_dir: str, config_codec: str, container: str, fps: int, crf: int
-                ) -> _Rendered:  # fmt: skip
+def _render_job(job: Job, out_dir: str, config_codec: str, container: str, fps: int, crf: int
+                ) -> Rendered:  # fmt: skip
     """Render and encode one video frame by frame; return its ground truth."""
     cpu_start = time.process_time()
     frames, truth = render_video(job.spec)
@@ -144,7 +130,7 @@ def _render_job(job: _Job, out_dir: str, config_codec: str, container: str, fps:
                          ) as writer:  # fmt: skip
         for frame in frames:
             writer.write(frame)
-    return _Rendered(
+    return Rendered(
         job.spec.video_id,
         truth.keypoints,
         truth.primitives,
@@ -162,12 +148,12 @@ def _worker_init() -> None:
 
 
 def _run_jobs(
-    jobs: list[_Job], config: SynthConfig, out_dir: str, progress: bool
-) -> Iterator[_Rendered]:
+    jobs: list[Job], config: SynthConfig, out_dir: str, progress: bool
+) -> Iterator[Rendered]:
     """Render all jobs, in-process for one worker, else in a spawn-started process pool."""
     args = (out_dir, config.codec, config.container, config.fps, config.crf)
     if config.workers == 1 or len(jobs) == 1:
-        results: Iterable[_Rendered] = (_render_job(job, *args) for job in jobs)
+        results: Iterable[Rendered] = (_render_job(job, *args) for job in jobs)
         yield from _with_progress(results, len(jobs), progress)
         return
     # spawn, not fork: OpenCV and FFmpeg hold threads that a forked child must not inherit.
@@ -183,7 +169,7 @@ def _run_jobs(
             raise
 
 
-def _with_progress(items: Iterable[_Rendered], total: int, show: bool) -> Iterator[_Rendered]:
+def _with_progress(items: Iterable[Rendered], total: int, show: bool) -> Iterator[Rendered]:
     """Pass items through, drawing a progress bar on stderr when asked."""
     if not show:
         yield from items
@@ -198,84 +184,17 @@ def _with_progress(items: Iterable[_Rendered], total: int, show: bool) -> Iterat
             bar.advance(task)
 
 
-def _ground_truth_table(
-    jobs: list[_Job], rendered: dict[str, _Rendered], prim_ids: dict[str, int]
-) -> pa.Table:
-    """Per-video ground truth, sorted by video_id."""
-    rows = [rendered[job.spec.video_id] for job in jobs]
-    specs = [job.spec for job in jobs]
-    return pa.table(
-        {
-            "video_id": pa.array([r.video_id for r in rows], pa.string()),
-            "num_frames": pa.array([s.num_frames for s in specs], pa.int32()),
-            "height": pa.array([s.height for s in specs], pa.int32()),
-            "width": pa.array([s.width for s in specs], pa.int32()),
-            "keypoints": pa.array(
-                [r.keypoints.astype(np.float32).ravel() for r in rows], pa.list_(pa.float32())
-            ),
-            "primitives": pa.array(
-                [np.array([prim_ids[p] for p in r.primitives], np.int32) for r in rows],
-                pa.list_(pa.int32()),
-            ),
-            "object": pa.array([r.object for r in rows], pa.string()),
-            "scene": pa.array([r.scene for r in rows], pa.string()),
-            "shifted": pa.array([s.shifted for s in specs], pa.bool_()),
-        }
-    )
-
-
-def _concept_table(jobs: list[_Job], rendered: dict[str, _Rendered]) -> pa.Table:
-    """Objects and scenes present in each video, sorted by video_id."""
-    rows = [rendered[job.spec.video_id] for job in jobs]
-    return pa.table(
-        {
-            "video_id": pa.array([r.video_id for r in rows], pa.string()),
-            "objects": pa.array([[r.object] for r in rows], pa.list_(pa.string())),
-            "scenes": pa.array([[r.scene] for r in rows], pa.list_(pa.string())),
-        }
-    )
-
-
-def _manifest(jobs: list[_Job], classes: list[SynthClass]) -> Manifest:
-    """A manifest of the given jobs with the dataset's label space."""
-    records = [
-        ManifestRecord(job.spec.video_id, job.rel_path, job.spec.cls.name, job.split)
-        for job in jobs
-    ]
-    return Manifest.from_records(records, class_names=[c.name for c in classes])
-
-
-def _classes_document(classes: list[SynthClass], shifted: bool) -> dict[str, object]:
-    """classes.json: the catalogue of this dataset, keyed by class name."""
-    out: dict[str, object] = {}
-    for cls in classes:
-        out[cls.name] = {
-            "label": cls.label,
-            "factor": cls.factor,
-            "contrast": cls.contrast,
-            "motion": cls.motion,
-            "reversed_motion": cls.reversed_motion,
-            "program": list(cls.program),
-            "primitives": list(cls.primitives),
-            "objects": cls.objects,
-            "scenes": cls.scenes,
-            "hold": cls.hold,
-            "reversal_partner": cls.reversal_partner,
-            "shift_donor": context_donor(cls, classes).name
-            if shifted and len(classes) > 1
-            else None,
-        }
-    return out
-
-
-def _synth_document(config: SynthConfig, counts: dict[str, int]) -> dict[str, object]:
-    """synth.json: generator, version, resolved config (without workers) and counts."""
+def _synth_document(
+    config: SynthConfig, counts: dict[str, int], files: list[str]
+) -> dict[str, object]:
+    """synth.json: generator, version, resolved config (without workers), counts and files."""
     return {
         "generator": "dance.synth",
         "generator_version": GENERATOR_VERSION,
         # workers is left out: the bytes must not depend on it.
         "config": config.model_dump(mode="json", exclude={"workers"}),
         "counts": counts,
+        "files": files,
     }
 
 
@@ -294,7 +213,7 @@ def synth_dataset_matches(config: SynthConfig, out_dir: str) -> bool:
     if written.get("generator_version") != GENERATOR_VERSION or written.get("config") != expected:
         return False
     jobs = plan_jobs(config, build_catalogue(config.num_classes))
-    tables = ["manifest", "ground_truth", "concept_annotations"]
+    tables = ["manifest", "ground_truth", "concept_annotations", "captions"]
     if config.shifted_test:
         tables.append("manifest_shifted")
     return all(os.path.isfile(os.path.join(out_dir, f"{t}.parquet")) for t in tables) and all(
@@ -345,19 +264,21 @@ def generate_dataset(
         "manifest": os.path.join(out_dir, "manifest.parquet"),
         "ground_truth": os.path.join(out_dir, "ground_truth.parquet"),
         "concept_annotations": os.path.join(out_dir, "concept_annotations.parquet"),
+        "captions": os.path.join(out_dir, "captions.parquet"),
         "classes": os.path.join(out_dir, "classes.json"),
         "primitives": os.path.join(out_dir, "primitives.json"),
         "synth": os.path.join(out_dir, "synth.json"),
         "videos": os.path.join(out_dir, "videos"),
     }
-    _manifest(originals, classes).write(paths["manifest"])
+    jobs_manifest(originals, classes).write(paths["manifest"])
     if shifted:
         paths["manifest_shifted"] = os.path.join(out_dir, "manifest_shifted.parquet")
         paths["videos_shifted"] = os.path.join(out_dir, "videos_shifted")
-        _manifest(shifted, classes).write(paths["manifest_shifted"])
-    storage.write_parquet(_ground_truth_table(jobs, rendered, prim_ids), paths["ground_truth"])
-    storage.write_parquet(_concept_table(jobs, rendered), paths["concept_annotations"])
-    storage.write_json(_classes_document(classes, bool(shifted)), paths["classes"])
+        jobs_manifest(shifted, classes).write(paths["manifest_shifted"])
+    storage.write_parquet(ground_truth_table(jobs, rendered, prim_ids), paths["ground_truth"])
+    storage.write_parquet(concept_table(jobs, rendered), paths["concept_annotations"])
+    storage.write_parquet(caption_table(jobs, rendered), paths["captions"])
+    storage.write_json(classes_document(classes, bool(shifted)), paths["classes"])
     storage.write_json({str(i): name for i, name in enumerate(prims)}, paths["primitives"])
     num_test = sum(job.split == "test" for job in originals)
     counts = {
@@ -368,7 +289,8 @@ def generate_dataset(
         "shifted": len(shifted),
         "frames_per_video": config.num_frames,
     }
-    storage.write_json(_synth_document(config, counts), paths["synth"])
+    tables = sorted(os.path.basename(p) for k, p in paths.items() if os.path.splitext(p)[1])
+    storage.write_json(_synth_document(config, counts, tables), paths["synth"])
     seconds = time.perf_counter() - start
     return SynthSummary(
         out_dir=out_dir,

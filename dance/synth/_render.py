@@ -35,6 +35,7 @@ from dance.synth._skeleton_motion import (
 
 # Independent random streams of one video: the shifted re-render changes only CONTEXT.
 STREAM_MOTION, STREAM_BODY, STREAM_PLACE, STREAM_CONTEXT, STREAM_NUISANCE = range(5)
+STREAM_CAPTIONS = 5  # captions only: drawing them leaves the frames unchanged
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dance import storage
+from dance.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,23 @@ def load_ground_truth(out_dir: str) -> dict[str, VideoGroundTruth]:
             shifted=bool(row["shifted"]),
         )
     return out
+
+
+def read_captions(root: str) -> dict[str, list[str]]:
+    """captions.parquet of a generated dataset (local folder or URI): video_id -> captions."""
+    path = storage.join(root, "captions.parquet")
+    if not storage.exists(path):
+        raise InputError(
+            f"no captions at {path}; render the dataset again with dance.synth.generate_dataset "
+            "(datasets from generator version 1 have none)"
+        )
+    table = storage.read_parquet(path)
+    missing = sorted({"video_id", "captions"} - set(table.column_names))
+    if missing:
+        raise InputError(f"{path} lacks columns {missing}; it needs video_id, captions")
+    ids = table.column("video_id").to_pylist()
+    texts = table.column("captions").to_pylist()
+    return {video_id: list(captions) for video_id, captions in zip(ids, texts, strict=True)}
 
 
 def person_height(gt: np.ndarray) -> float:

@@ -3,6 +3,8 @@
     manifest.parquet        the run's manifest (stage: manifest)
     backbone/               the fine-tuned backbone, a from_pretrained directory (finetune)
     finetune/               fine-tuning state: clip cache and Ray Train checkpoints (finetune)
+    dual_encoder/           the trained video-text dual encoder, a from_pretrained directory
+    dual_training/          its clip cache and Ray Train checkpoints (dual_encoder)
     models/                 tiny stand-in encoders of offline runs (preprocess)
     videos/, clips/         per-video and per-clip Parquet parts (preprocess)
     concepts/               motion, object and scene concepts and their labels (discover)
@@ -24,6 +26,7 @@ STAGES_DIR = "stages"
 STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
     "manifest": (MANIFEST_FILE,),
     "finetune": ("backbone", "finetune"),
+    "dual_encoder": ("dual_encoder", "dual_training"),
     "preprocess": ("videos", "clips", "preprocess_summary.json"),
     "discover": ("concepts", "discover_summary.json"),
     "train": ("model",),
@@ -59,6 +62,16 @@ def backbone_dir(workdir: str) -> str:
 def finetune_state_dir(workdir: str) -> str:
     """<workdir>/finetune: the fine-tuning clip cache and checkpoints' default location."""
     return storage.join(workdir, "finetune")
+
+
+def dual_encoder_dir(workdir: str) -> str:
+    """<workdir>/dual_encoder: the trained dual encoder's default location (dual_encoder)."""
+    return storage.join(workdir, "dual_encoder")
+
+
+def dual_training_dir(workdir: str) -> str:
+    """<workdir>/dual_training: the dual encoder's clip cache and checkpoints (dual_encoder)."""
+    return storage.join(workdir, "dual_training")
 
 
 def model_dir(workdir: str) -> str:

@@ -28,6 +28,25 @@ STAGE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "finetune.workers.num_gpus",
         ),
     ),
+    "dual_encoder": (
+        (
+            "dual_training",
+            "dual_encoder.num_frames",
+            "backbone.num_frames",  # the dual frames are taken from the backbone clip
+            "backbone.sampling",
+            "backbone.stride",
+        ),
+        (
+            "dual_training.output",
+            "dual_training.state_dir",
+            "dual_training.run_name",
+            "dual_training.resume",
+            "dual_training.keep_checkpoints",
+            "dual_training.decode",
+            "dual_training.workers.num_cpus",
+            "dual_training.workers.num_gpus",
+        ),
+    ),
     "preprocess": (
         ("keyframes", "clips", "pose", "backbone", "dual_encoder", "preprocess"),
         (
@@ -50,7 +69,8 @@ STAGE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "discover.motion.resources",
             "discover.motion.neighbors.use_gpu",
             "discover.motion.neighbors.exact_chunk_rows",
-            "discover.motion.neighbors.exact_block_bytes",
+            "discover.motion.neighbors.block_bytes",
+            "discover.motion.neighbors.memory_limit_bytes",
             "discover.language.api_key_env",
             "discover.language.concurrency",
             "discover.language.requests_per_minute",
@@ -68,6 +88,7 @@ STAGE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 # makes the stages below stale.
 RESUME_COMPATIBLE_KEYS: dict[str, tuple[str, ...]] = {
     "finetune": ("finetune.epochs", "finetune.eval_every_epochs"),
+    "dual_encoder": ("dual_training.epochs", "dual_training.eval_every_epochs"),
 }
 
 

@@ -26,7 +26,7 @@ from dance.workdir._layout import STAGE_OUTPUTS, record_uri
 from dance.workdir._records import StageRecord, new_record, read_record, require_done, write_record
 from dance.workdir._stage_keys import RESUME_COMPATIBLE_KEYS, changed_keys, stage_config
 
-RESUMABLE_STAGES = frozenset({"finetune", "preprocess"})
+RESUMABLE_STAGES = frozenset({"finetune", "dual_encoder", "preprocess"})
 
 
 def _short(digest: str | None) -> str:
