@@ -285,10 +285,12 @@ def run_part(part: str, args: argparse.Namespace) -> dict:
 
 
 def _report_key(part: str, args: argparse.Namespace) -> str:
-    """Where a part's result goes in the JSON: scale and compare runs keyed by data and size."""
+    """Where a part's result goes in the JSON: scale, compare and memory keyed by data and size."""
+    tag = ",".join(args.set) or "default"
     if part in ("scale", "compare"):
-        tag = ",".join(args.set) or "default"
         return f"{part}/{args.data}/{args.rows}/{tag}"
+    if part == "memory":
+        return f"memory/{args.memory_data}/{args.memory_rows}/{tag}"
     return part
 
 

@@ -10,8 +10,8 @@
 - synth_pose: DANCE-Synth pose clips at scale: noise-free COCO-17 keypoints of as many
   videos as the `bench` preset has (13 classes x 240, 64 frames) from DANCE-Synth's
   motion programs, each cut into 10 evenly spaced 16-frame clips (31,200 clips), tiled
-  with per-joint jitter (0.01 body units) to the requested count and min-max normalised
-  as the pipeline does.
+  to the requested count with per-joint jitter (0.01 body units, every copy) and min-max
+  normalised as the pipeline does.
 """
 
 from __future__ import annotations
@@ -135,11 +135,10 @@ def synth_pose(n: int, dim: int, seed: int, jitter: float = 0.01) -> np.ndarray:
     out = np.empty((n, base.shape[1] * 34), dtype=np.float32)
     for start in range(0, n, _BLOCK):
         size = min(_BLOCK, n - start)
-        # The first copy of each clip is exact; later copies are jittered.
+        # Every copy is jittered, as a pose detector's noise would (the generator's clips
+        # repeat exactly wherever a motion holds a pose).
         which = np.arange(start, start + size) % base.shape[0]
-        xy = base[which] + jitter * (np.arange(start, start + size) >= base.shape[0])[
-            :, None, None, None
-        ] * rng.normal(size=(size, *base.shape[1:]))
+        xy = base[which] + jitter * rng.normal(size=(size, *base.shape[1:]))
         scored = np.concatenate([xy, np.ones((*xy.shape[:3], 1))], axis=3)
         out[start : start + size] = normalize_clips(scored)
     return out

@@ -19,9 +19,11 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from dance import storage
+from dance.cluster import estimate_finch_memory
 from dance.concepts import (
     LANGUAGE_CACHE_DIR,
     MOTION_CLIP_COLUMNS,
@@ -184,6 +186,15 @@ def run_discover(
     clip_length = int(preprocessed.facts["clip_length"])
     ensure_ray(cfg, log)
     log(f"discover: motion concepts of {len(manifest)} videos (L={clip_length}) in one Ray task")
+    kept = int(preprocessed.counts.get("clips_kept", 0))
+    if kept >= 2:  # FINCH checks this again on the task's node, against its free memory
+        peak = estimate_finch_memory(
+            kept,
+            clip_length * preprocessed.facts.get("num_joints", 17) * 2,
+            np.float32,
+            cfg.discover.motion.neighbors,
+        )
+        log(f"discover: FINCH on at most {kept} clips expects a peak of {peak.describe()}")
     table = manifest.table.select(["video_id", "label", "split"])
     motion = _run_motion_task(cfg, table, clip_length, ground_truth_uri(cfg))
     log(

@@ -13,10 +13,10 @@ Testing every (row, list) pair would cost a product per pair, so lists are first
 screened per list: for q in list A (c_A, r_A) ``angle(q, c_B) >= angle(c_A, c_B) - r_A``,
 so only the lists B with ``angle(c_A, c_B) <= r_A + r_B + R_A`` (R_A the widest reach in
 A) are tested per row. The rows of A are then scanned together against the union of
-their lists, one matrix product per list (tiled under the byte budget), except rows that
-need far more than the others (the union would impose it on all), which are scanned on
-their own, and rows that need more than half of all rows, which are scanned against
-every row together. All bounds are widened by a margin far above float32 rounding. Rows
+their lists (matrix products, tiled under the byte budget), except rows that need far
+more than the others (the union would impose it on all), which are scanned on their own,
+and rows that need more than half of all rows, which are scanned against every row
+together. All bounds are widened by a margin far above float32 rounding. Rows
 are ranked by ``_ranking.scores``, i.e. as finch-clust ranks them, for float32 rows and
 float64 cluster means alike.
 
@@ -39,12 +39,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from dance.cluster._fine_lists import MARGIN, ListGeometry, angle, fine_lists
-from dance.cluster._ivf_blocks import near_floor, scan_members
+from dance.cluster._ivf_blocks import near_floor, precise_first_neighbors, scan_members
 from dance.cluster._lists import InvertedLists, Quantizer
 from dance.cluster._ranking import distances_of, low_similarity_rows, similarity_floor
 from dance.cluster._row_best import RowBest, fold_rows_in_threads, map_in_threads
 
-# Lists screened at a time (a (lists, all lists) float64 block).
+# Lists screened at a time (a (lists, all lists) block of centroid products).
 _CHUNK_LISTS = 32
 # Nearest lists each list scans in pass 1 besides itself: on 100,000 positive-orthant
 # rows (about 2,400 lists), own list + 4 held the true first neighbour of 99.97 % of rows.
@@ -247,41 +247,24 @@ def _members(lists: InvertedLists, chosen: np.ndarray) -> np.ndarray:
     return np.sort(lists.rows[offsets + np.arange(offsets.size)], kind="stable")
 
 
-def _second_pass(
-    xn: np.ndarray, plan: PruningPlan, budget: int, near: RowBest | None = None
-) -> RowBest:
-    """Pass 2; with `near` (the float32 bests), only the near-tie rows, over their pass-1
-    lists as well (all the candidates passes 1 and 2 gave them, or more), ranking the
-    candidates within NEAR_TIE of the float32 best by float64 products."""
-    lists, n = plan.lists, xn.shape[0]
-    floor = None if near is None else near_floor(near)
-    wanted = np.ones(n, dtype=bool)
-    if near is not None:
-        wanted[:] = False
-        wanted[near_rows(xn, near)] = True
+def _second_pass(xn: np.ndarray, plan: PruningPlan, budget: int) -> RowBest:
+    """Pass 2: every batch's rows against the lists that survive for them."""
+    n = xn.shape[0]
     every_row: list[np.ndarray] = []  # list.append is atomic: the threads share it
 
     def scan(queries: np.ndarray, chosen: np.ndarray, best: RowBest) -> None:
-        """Scan the wanted `queries` against the `chosen` lists (plus pass 1's for ties)."""
-        queries = queries[wanted[queries]]
-        if queries.size == 0:
-            return
-        if floor is not None:
-            homes = np.unique(plan.home[queries])
-            chosen = np.concatenate([chosen, homes, plan.nearby[homes].ravel()])
-        if chosen.size:
-            members = _members(lists, np.unique(chosen))
-            scan_members(xn, queries, members, best, budget=budget, floor=floor)
+        """Scan `queries` against the members of the `chosen` lists."""
+        if queries.size and chosen.size:
+            scan_members(xn, queries, _members(plan.lists, chosen), best, budget=budget)
 
     def scan_batch(batch: ListScan, best: RowBest) -> None:
         """Pass 2 for the rows of one batch."""
         scan(batch.shared_rows, batch.shared_lists, best)
         for row, chosen in batch.own:
             scan(np.array([row]), chosen, best)
-        every_row.append(batch.every_row[wanted[batch.every_row]])
+        every_row.append(batch.every_row)
 
-    dtype = np.float32 if floor is None else np.float64
-    best = fold_rows_in_threads(n, plan.batches, scan_batch, dtype)
+    best = fold_rows_in_threads(n, plan.batches, scan_batch)
     queries = np.sort(np.concatenate(every_row)) if every_row else np.zeros(0, np.int64)
     if queries.size:
         everything = np.arange(n)  # contiguous: scanned in place, never gathered
@@ -289,13 +272,51 @@ def _second_pass(
             queries[i : i + _EVERY_ROW_QUERIES] for i in range(0, queries.size, _EVERY_ROW_QUERIES)
         ]
         wide = fold_rows_in_threads(
-            n,
-            tiles,
-            lambda tile, best: scan_members(xn, tile, everything, best, budget=budget, floor=floor),
-            dtype,
+            n, tiles, lambda tile, best: scan_members(xn, tile, everything, best, budget=budget)
         )
         best.merge(slice(None), wide.value, wide.index, wide.runner_up)
     return best
+
+
+def _near_ties(
+    xn: np.ndarray, plan: PruningPlan, best: RowBest, budget: int
+) -> tuple[np.ndarray, RowBest]:
+    """(near-tie rows, their float64-ranked bests) for float32 rows.
+
+    Each near-tie row is scanned again over the lists passes 1 and 2 gave it (its batch's,
+    its own list's and their nearby lists), and only its candidates within NEAR_TIE of its
+    float32 best (near_floor()) get float64 products.
+    """
+    n = xn.shape[0]
+    near = near_rows(xn, best)
+    floor = near_floor(best)
+    wanted = np.zeros(n, dtype=bool)
+    wanted[near] = True
+    every_row: list[np.ndarray] = []  # list.append is atomic: the threads share it
+
+    def scan(queries: np.ndarray, chosen: np.ndarray, precise: RowBest) -> None:
+        """The wanted `queries` against the `chosen` lists and their pass-1 lists."""
+        queries = queries[wanted[queries]]
+        if queries.size:
+            homes = np.unique(plan.home[queries])
+            chosen = np.unique(np.concatenate([chosen, homes, plan.nearby[homes].ravel()]))
+            members = _members(plan.lists, chosen)
+            scan_members(xn, queries, members, precise, budget=budget, floor=floor)
+
+    def scan_batch(batch: ListScan, precise: RowBest) -> None:
+        """The near-tie rows of one batch."""
+        scan(batch.shared_rows, batch.shared_lists, precise)
+        for row, chosen in batch.own:
+            scan(np.array([row]), chosen, precise)
+        every_row.append(batch.every_row[wanted[batch.every_row]])
+
+    batches = [b for b in plan.batches if wanted[b.shared_rows].any() or b.own or b.every_row.size]
+    precise = fold_rows_in_threads(n, batches, scan_batch, np.float64)
+    queries = np.sort(np.concatenate(every_row)) if every_row else np.zeros(0, np.int64)
+    if queries.size:
+        wide = precise_first_neighbors(xn, queries, floor, budget)
+        precise.merge(slice(None), wide.value, wide.index, wide.runner_up)
+    return near, precise
 
 
 def near_rows(xn: np.ndarray, best: RowBest) -> np.ndarray:
@@ -308,9 +329,9 @@ def finish_pruning(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(index, distance, low rows) of each unit row's first neighbour, from `plan`.
 
-    Float32 rows' near ties (RowBest.near_ties()) are decided in float64 over the same
-    candidates; "low rows" are float32 rows whose best similarity is not above 0.5, which
-    the caller must search with finch-clust's arithmetic (see scores()).
+    Float32 rows' near ties (RowBest.near_ties()) are decided in float64 (_near_ties());
+    "low rows" are float32 rows whose best similarity is not above 0.5, which the caller
+    must search with finch-clust's arithmetic (see scores()).
     """
     best = _second_pass(xn, plan, budget)
     first = plan.first_pass
@@ -318,9 +339,8 @@ def finish_pruning(
     index, distance = best.index.copy(), distances_of(best.value, xn.dtype)
     low = low_similarity_rows(best.value, xn.dtype)
     if xn.dtype == np.float32:
-        near = near_rows(xn, best)
-        if near.size:
-            precise = _second_pass(xn, plan, budget, near=best)
-            index[near] = precise.index[near]
-            distance[near] = (1.0 - precise.value[near]).astype(np.float32)
+        near, precise = _near_ties(xn, plan, best, budget)
+        near = near[precise.index[near] < xn.shape[0]]  # found again, as it must be
+        index[near] = precise.index[near]
+        distance[near] = (1.0 - precise.value[near]).astype(np.float32)
     return index, distance, low

@@ -7,6 +7,9 @@ means of the ORIGINAL rows (float32 sums in row order, divided in float64, as
 finch-clust's ``cool_mean``). The hierarchy stops when a level yields one cluster or
 merges at most one pair; that last level is dropped, as in finch-clust.
 
+Before it reads the rows, finch() predicts its peak memory from n, d and the neighbour
+config (``_memory``), logs it, and refuses with FinchMemoryError what would not fit.
+
 finch-clust's ``ensure_early_exit`` pruning is not reproduced because it has no effect
 there: it zeroes edges of a scipy CSR matrix, which stores explicit zeros that
 ``connected_components`` still follows.
@@ -113,7 +116,7 @@ def finch(
     report = log.info if verbose else log.debug
     # Before any work (the finiteness check reads every value): refuse what cannot fit.
     estimate, limit = check_finch_memory(x.shape[0], x.shape[1], x.dtype, neighbors)
-    report(
+    log.info(  # always stated: a job's log then shows what FINCH expected to need
         "FINCH on %d x %d rows: expected peak %s; %s",
         x.shape[0],
         x.shape[1],

@@ -39,6 +39,8 @@ LOOSE_RADIUS = 1.5
 LOOSE_ROUNDS = 6
 # Rows of a list whose nearest other member is measured (a seeded sample of larger lists).
 _SPACING_ROWS = 256
+# Members this similar to a row are copies of it (float32 products of equal unit rows).
+_COPY_SIMILARITY = 1.0 - 1e-6
 # Lists smaller than this are never split.
 MIN_SPLIT_ROWS = 8
 # Cosine slack on every bound: float32 products of unit rows err by ~1e-6.
@@ -149,7 +151,11 @@ def _loose(xn: np.ndarray, members: np.ndarray, rng: np.random.Generator, budget
     queries = np.sort(rng.choice(members.size, min(_SPACING_ROWS, members.size), replace=False))
     sims = rows[queries] @ rows.T
     sims[np.arange(queries.size), queries] = -np.inf
-    return bool(radius > LOOSE_RADIUS * np.median(angle(sims.max(axis=1))))
+    # Copies of a row say nothing about the spacing: the nearest member that is no copy.
+    sims[sims >= _COPY_SIMILARITY] = -np.inf
+    nearest = sims.max(axis=1)
+    nearest = nearest[np.isfinite(nearest)]
+    return bool(nearest.size and radius > LOOSE_RADIUS * np.median(angle(nearest)))
 
 
 def _relabel(home: np.ndarray) -> tuple[np.ndarray, int]:

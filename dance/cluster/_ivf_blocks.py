@@ -37,9 +37,11 @@ def scan_members(
     floor: (n,) float32 scores; then only candidates scoring at least floor[q] in float32
     are ranked again, by precise_scores() of their float64 products (near ties, below).
     """
+    if queries.size == 0 or members.size == 0:
+        return
     cost = scan_cost(xn.shape[1], xn.dtype.itemsize)
     # A contiguous run of rows is read in place instead of gathered.
-    contiguous = members.size > 0 and int(members[-1]) - int(members[0]) + 1 == members.size
+    contiguous = int(members[-1]) - int(members[0]) + 1 == members.size
     for query_tile, member_tile in tiles(queries.size, members.size, cost, budget):
         rows, columns = queries[query_tile], members[member_tile]
         other = xn[columns[0] : columns[-1] + 1] if contiguous else xn[columns]
@@ -182,6 +184,7 @@ def settle_near_ties(
         precise = scan_lists(
             xn, lists, query_rows[keep], list_ids[keep], budget=budget, floor=near_floor(best)
         )
+        near = near[precise.index[near] < xn.shape[0]]  # found again, as it must be
         index[near] = precise.index[near]
         distance[near] = (1.0 - precise.value[near]).astype(np.float32)
     return index, distance

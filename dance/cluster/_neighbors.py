@@ -14,8 +14,9 @@ prunes, else float32 rows (FINCH's first level) go through ``_exact_symmetric`` 
 upper-triangle block computed once) and float64 rows (the cluster means of later levels)
 through tiles of the dense path's own operations (``_exact_plain``). BLAS rounds a
 float32 product differently in blocks of different shapes, so a row whose two best
-candidates are within ``NEAR_TIE`` (2e-6) is decided in float64: the truly nearest row,
-the same on every machine, path and thread count. finch-clust keeps its float32 choice
+candidates are within ``NEAR_TIE`` (2e-6) is decided in float64 among its candidates
+within NEAR_TIE of its float32 best: the truly nearest row, the same on every machine,
+path and thread count. finch-clust keeps its float32 choice
 there, so the two can differ on such rows (and only there). With a GPU, exact search uses
 faiss's brute-force kernel (ties then follow faiss).
 
@@ -206,6 +207,7 @@ def _exact_finish(
         floor = np.full(xn.shape[0], np.inf, dtype=np.float32)
         floor[near] = (np.float32(1.0) - distance[near]) - NEAR_TIE  # float32 rows: exact
         precise = precise_first_neighbors(xn, near, floor, config.block_bytes)
+        near = near[precise.index[near] < xn.shape[0]]  # found again, as it must be
         index[near] = precise.index[near]
         distance[near] = (1.0 - precise.value[near]).astype(np.float32)
     return index, distance

@@ -14,8 +14,9 @@ class NeighborConfig(Section):
 
     mode: Literal["auto", "exact", "ann"] = Field(
         "auto",
-        description="auto: exact up to ann_threshold rows, approximate above; every mode "
-        "searches fewer than 1000 rows exactly",
+        description="auto: exact up to ann_threshold rows, approximate above or where "
+        "pruning is measured not to pay (see exact_full_pass_rows); every mode searches "
+        "fewer than 1000 rows exactly",
     )
     ann_threshold: int = Field(200_000, ge=1, description="rows above which auto goes approximate")
     ann_index: Literal["ivf", "hnsw"] = Field(
