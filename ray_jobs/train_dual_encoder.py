@@ -31,16 +31,18 @@ from dance.config import DanceConfig
 from dance.datasets import manifest_content_sha256
 from dance.dual import (
     CaptionedClips,
+    CaptionSource,
     VideoTextModel,
     annotation_auc,
     build_clip,
     caption_pool,
-    captions_uri,
+    corpus_source,
     dual_clip_spec,
     evaluate_best,
     fit,
     load_text_tokenizer,
     processor_config_for,
+    read_dataset_captions,
     retrieval_chance,
     training_vocabulary,
     vocabulary_texts,
@@ -118,21 +120,6 @@ class DualEncoderReport:
 output_uri, state_uri = dual_encoder_output_uri, dual_training_state_uri
 
 
-def read_dataset_captions(cfg: DanceConfig) -> dict[str, list[str]]:
-    """video_id -> captions from <dataset.root>/captions.parquet; InputError when it is missing."""
-    from dance.synth import read_captions
-
-    uri = captions_uri(cfg.dataset.root)
-    if not storage.exists(uri):
-        raise InputError(
-            f"no captions at {uri}: training a dual encoder needs one row per video "
-            "(video_id, captions list<string>). DANCE-Synth writes this file (`dance synth`, "
-            "or a config with a synth section; render a dataset made before captions "
-            "existed again); other datasets have none"
-        )
-    return read_captions(cfg.dataset.root)
-
-
 def _split_ids(
     manifest: Manifest, cache: ClipCache, captions: Mapping[str, Sequence[str]]
 ) -> dict[str, list[str]]:
@@ -193,13 +180,26 @@ def train_worker(loop_config: dict) -> None:
     )
 
 
-def _inputs(
-    cfg: DanceConfig, manifest: Manifest, captions: Mapping[str, list[str]], words: list[str]
-) -> dict[str, dict[str, Any]]:
+def caption_source(cfg: DanceConfig, log: Log) -> CaptionSource:
+    """The videos and captions to train on: the captions corpus if configured, else the run's
+    manifest (built if missing) and the dataset's captions."""
+    if cfg.dual_training.corpus is not None:
+        return corpus_source(cfg, log)
+    manifest = load_or_prepare_manifest(cfg, log)
+    captions = read_dataset_captions(cfg.dataset.root)
+    return CaptionSource(
+        cfg.dataset.root or "", manifest, manifest_uri(cfg.workdir), captions, is_corpus=False
+    )
+
+
+def _inputs(cfg: DanceConfig, source: CaptionSource, words: list[str]) -> dict[str, dict[str, Any]]:
     """What training reads besides config: manifest and captions content, vocabulary, init."""
     inputs = {
-        "manifest": {"id": manifest_uri(cfg.workdir), "sha256": manifest_content_sha256(manifest)},
-        "captions": {"id": captions_uri(cfg.dataset.root), "sha256": json_sha256(captions)},
+        "manifest": {
+            "id": source.manifest_id,
+            "sha256": manifest_content_sha256(source.manifest),
+        },
+        "captions": {"id": source.root, "sha256": json_sha256(source.captions)},
     }
     if cfg.dual_training.init == "tiny":
         inputs["vocabulary"] = {"id": "caption and concept words", "sha256": json_sha256(words)}
@@ -209,13 +209,18 @@ def _inputs(
 
 
 def _test_auc(
-    cfg: DanceConfig, encoder: DualEncoder, cache: ClipCache, test_ids: list[str], log: Log
+    cfg: DanceConfig,
+    root: str,
+    encoder: DualEncoder,
+    cache: ClipCache,
+    test_ids: list[str],
+    log: Log,
 ) -> dict[str, dict] | None:
-    """Eq. 3's ROC-AUC per object and scene on the test videos, where the dataset annotates them."""
+    """Eq. 3's ROC-AUC per object and scene on the test videos, where `root` annotates them."""
     from dance.concepts import read_concept_annotations
 
     try:
-        table, _ = read_concept_annotations(cfg.dataset.root)
+        table, _ = read_concept_annotations(root)
     except InputError:
         log("no concept annotations in dataset.root: no pseudo-label ROC-AUC")
         return None
@@ -241,10 +246,12 @@ def run_train_dual_encoder(
     cfg = with_absolute_paths(cfg)
     storage.configure(cfg.storage)
     dc = cfg.dual_training
-    manifest = load_or_prepare_manifest(cfg, log)
-    captions = read_dataset_captions(cfg)
-    words = training_vocabulary(captions, vocabulary_texts(cfg, manifest.class_names))
-    inputs = _inputs(cfg, manifest, captions, words)
+    # The dataset's class names are in the vocabulary: discover embeds them (class filter).
+    class_names = load_or_prepare_manifest(cfg, log).class_names
+    source = caption_source(cfg, log)
+    manifest, captions = source.manifest, source.captions
+    words = training_vocabulary(captions, vocabulary_texts(cfg, class_names))
+    inputs = _inputs(cfg, source, words)
     done = None if force else done_record(cfg, STAGE, inputs, output_uri(cfg))
     if done is not None:
         report = DualEncoderReport(**done.facts["report"])
@@ -261,7 +268,11 @@ def run_train_dual_encoder(
     )
     spec = dual_clip_spec(dc, cfg.backbone, cfg.dual_encoder)
     ensure_ray(cfg, log)
-    cache = build_clip_cache(cfg, state_uri(cfg), manifest, spec, dc.decode, log)
+    # Corpus videos reuse the dataset's video ids: their clips are cached apart.
+    cache_root = (
+        storage.join(state_uri(cfg), "corpus_clips") if source.is_corpus else state_uri(cfg)
+    )
+    cache = build_clip_cache(cfg, cache_root, manifest, spec, dc.decode, log)
     skipped = skipped_videos(cache, manifest, log)
     splits = _split_ids(manifest, cache, captions)
     uncaptioned = sorted(v for v in manifest.video_ids if not captions.get(v))
@@ -271,7 +282,8 @@ def run_train_dual_encoder(
         )
     steps = steps_per_epoch(len(splits["train"]), dc.workers.pool_size, dc.workers.batch_size)
     log(
-        f"training a {KIND} dual encoder ({dc.init}) on {len(splits['train'])} train / "
+        f"training a {KIND} dual encoder ({dc.init}) on {source.describe()}: "
+        f"{len(splits['train'])} train / "
         f"{len(splits['val'])} val / {len(splits['test'])} test videos, {len(words)} words, "
         f"{dc.epochs} epochs x {steps} steps, {dc.workers.pool_size} worker(s)"
     )
@@ -301,7 +313,7 @@ def run_train_dual_encoder(
     model.load_state_dict(state.best_model)
     processor_config = processor_config_for(dc)
     encoder = DualEncoder(model.clip, tokenizer, KIND, spec.pixels, output_uri(cfg))
-    auc = _test_auc(cfg, encoder, cache, splits["test"], log)
+    auc = _test_auc(cfg, source.root, encoder, cache, splits["test"], log)
     chance = retrieval_chance([used[v] for v in splits["test"]])
     metrics = {
         "kind": KIND,

@@ -80,7 +80,7 @@ def test_the_answers_source_requires_an_answers_file() -> None:
     with pytest.raises(ValueError, match="answers_file is not set"):
         LanguageConceptConfig(source="answers")
     with pytest.raises(ConfigError, match="answers_file"):
-        load_config("demo", overrides=["discover.language.source=answers"])
+        load_config("demo", overrides=["discover.language.answers_file=null"])
 
 
 def test_synth_names_the_shipped_dance_synth_answers() -> None:

@@ -24,14 +24,15 @@ from dance.workdir import read_record
 
 REPO = Path(__file__).resolve().parents[1]
 EPOCHS = 12  # enough that a kill after the first registered checkpoint lands part-way
-# Small enough for a 2-core machine: 16 px clips of 4 frames, one layer per tower.
+# Small enough for a 2-core machine: 16 px clips of 4 frames, two ConvNeXt stages, one text layer.
 _TINY_MODEL = [
     "dual_training.image_size=16",
-    "dual_training.tiny_patch_size=8",
+    "dual_training.tiny_patch_size=4",
+    "dual_training.tiny_vision_widths=[8,16]",
+    "dual_training.tiny_vision_depths=[1,1]",
     "dual_training.tiny_hidden_size=32",
     "dual_training.tiny_heads=2",
     "dual_training.tiny_intermediate_size=64",
-    "dual_training.tiny_vision_layers=1",
     "dual_training.tiny_text_layers=1",
     "dual_training.tiny_projection_dim=16",
     "dual_training.frames_per_step=2",
@@ -66,10 +67,10 @@ def _registered_checkpoint(run_dir: Path) -> Path | None:
     return run_dir / names[0] if names else None
 
 
-def test_a_run_killed_part_way_resumes_from_its_checkpoint_and_exports(
+def test_a_killed_run_resumes_from_its_checkpoint_exports_and_is_then_done(
     tiny_synth: Path, tmp_path: Path, ray_session: str
 ) -> None:
-    from ray_jobs.train_dual_encoder import main
+    from ray_jobs.train_dual_encoder import main, run_train_dual_encoder
 
     config = _write_config(tmp_path, tiny_synth)
     args = ["--config", str(config), *[a for o in _TINY_MODEL for a in ("--set", o)]]
@@ -115,32 +116,23 @@ def test_a_run_killed_part_way_resumes_from_its_checkpoint_and_exports(
     assert clips.shape == (2, 4, 16, 16, 3)
     assert np.allclose(np.linalg.norm(encoder.embed_videos(clips), axis=1), 1.0, atol=1e-5)
 
-
-def test_a_finished_run_is_skipped_and_a_changed_setup_refused(
-    tiny_synth: Path, tmp_path: Path, ray_session: str
-) -> None:
-    from ray_jobs.train_dual_encoder import run_train_dual_encoder
-
-    config = _write_config(tmp_path, tiny_synth)
-    overrides = [*_TINY_MODEL, "dual_training.epochs=1"]
-    first = run_train_dual_encoder(load_config(str(config), overrides), log=lambda line: None)
+    # Done: a rerun is skipped; another setup is refused before any work (no mixing).
     lines: list[str] = []
-    again = run_train_dual_encoder(load_config(str(config), overrides), log=lines.append)
-    assert again == first and any("done for this config" in line for line in lines)
+    again = run_train_dual_encoder(load_config(str(config), _TINY_MODEL), log=lines.append)
+    assert again.output == str(output) and any("done for this config" in line for line in lines)
+    changed = [*_TINY_MODEL, "dual_training.tiny_hidden_size=16"]
     with pytest.raises(StageError, match="dual_training.tiny_hidden_size"):
-        changed = [*overrides, "dual_training.tiny_hidden_size=16"]
         run_train_dual_encoder(load_config(str(config), changed), log=lambda line: None)
 
 
 def test_a_dataset_without_captions_is_refused_naming_the_file_and_its_writer(
     tmp_path: Path,
 ) -> None:
-    from ray_jobs.train_dual_encoder import read_dataset_captions
+    from dance.dual import read_dataset_captions
 
-    cfg = load_config("demo", [f"dataset.root={tmp_path}"])
     with pytest.raises(InputError, match=CAPTIONS_FILE) as caught:
-        read_dataset_captions(cfg)
-    assert "dance synth" in str(caught.value)
+        read_dataset_captions(str(tmp_path))
+    assert "dance synth" in str(caught.value) and "dual_training.corpus" in str(caught.value)
 
 
 def test_the_cli_command_reports_a_bad_override_without_a_traceback_or_ray() -> None:
@@ -152,3 +144,23 @@ def test_the_cli_command_reports_a_bad_override_without_a_traceback_or_ray() -> 
     assert result.exit_code == 2
     assert result.output.startswith("error: ") and "dual_training.epochs" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_configured_corpus_is_what_the_encoder_trains_on(
+    tiny_synth: Path, tmp_path: Path, ray_session: str
+) -> None:
+    from ray_jobs.train_dual_encoder import run_train_dual_encoder
+
+    config = _write_config(tmp_path, tiny_synth)
+    corpus = "{preset: tiny, seed: 1, context: mixed, shifted_test: false, workers: 1}"
+    config.write_text(config.read_text() + f"dual_training: {{corpus: {corpus}}}\n")
+    lines: list[str] = []
+    overrides = [*_TINY_MODEL, "dual_training.epochs=1"]
+    report = run_train_dual_encoder(load_config(str(config), overrides), log=lines.append)
+
+    root = tmp_path / "work" / "dual_corpus"
+    record = read_record(str(tmp_path / "work"), "dual_encoder")
+    assert record is not None and record.inputs["manifest"]["id"] == str(root / "manifest.parquet")
+    assert record.inputs["captions"]["id"] == str(root)
+    assert any(f"captions corpus at {root}" in line for line in lines)
+    assert Path(report.output, "config.json").is_file()

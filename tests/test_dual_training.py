@@ -57,14 +57,15 @@ def _one_torch_thread() -> Iterator[None]:
 
 
 def _config(**overrides: object) -> DualTrainingConfig:
-    """A tiny, fast configuration: 16 px frames, one layer per tower, 2 frames per step."""
+    """A tiny, fast configuration: 16 px frames, two small ConvNeXt stages, one text layer."""
     settings: dict = {
         "image_size": SIZE,
-        "tiny_patch_size": 8,
+        "tiny_patch_size": 4,
+        "tiny_vision_widths": [8, 16],
+        "tiny_vision_depths": [1, 1],
         "tiny_hidden_size": 32,
         "tiny_heads": 2,
         "tiny_intermediate_size": 64,
-        "tiny_vision_layers": 1,
         "tiny_text_layers": 1,
         "tiny_projection_dim": 16,
         "frames_per_step": 2,
@@ -180,7 +181,7 @@ def test_a_repeated_caption_in_a_batch_counts_as_a_positive_not_a_negative() -> 
 
 
 def test_the_contrastive_loss_falls_and_retrieval_beats_chance_on_a_tiny_set() -> None:
-    config = _config(epochs=12)
+    config = _config(epochs=12, lr=1e-2)
     model, tokenizer = _model(config)
     data = _coloured_set()
     optimizer = make_optimizer(model, config)
@@ -267,3 +268,8 @@ def test_the_dual_training_section_is_part_of_every_config_and_checks_its_shapes
     assert load_config("demo").dual_training.init == "tiny"
     with pytest.raises(ValueError, match="tiny_patch_size"):
         DualTrainingConfig(image_size=60, tiny_patch_size=8)
+
+
+def test_convnext_widths_and_depths_must_name_the_same_stages() -> None:
+    with pytest.raises(ValueError, match="one entry per ConvNeXt stage"):
+        DualTrainingConfig(tiny_vision_widths=[8, 16, 32], tiny_vision_depths=[1, 1])

@@ -37,6 +37,11 @@ def check_tiny_shapes(image_size: int, patch_size: int, hidden_size: int, heads:
             f"image_size {image_size} must be a multiple of tiny_patch_size {patch_size}; "
             f"e.g. image_size: {patch_size * 4}"
         )
+    check_attention_heads(hidden_size, heads)
+
+
+def check_attention_heads(hidden_size: int, heads: int) -> None:
+    """A transformer from scratch needs whole widths per head."""
     if hidden_size % heads:
         raise ValueError(f"tiny_hidden_size {hidden_size} must be divisible by tiny_heads {heads}")
 

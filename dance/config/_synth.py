@@ -26,7 +26,7 @@ class SynthConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    preset: Literal["tiny", "demo", "bench", "custom"] = "demo"
+    preset: Literal["tiny", "demo", "bench", "captions", "custom"] = "demo"
     num_classes: int = Field(default=10, ge=1, le=SYNTH_MAX_CLASSES)
     videos_per_class: int = Field(default=32, ge=2, description="train + test videos per class")
     test_fraction: float = Field(default=0.25, gt=0.0, lt=1.0)
@@ -37,6 +37,12 @@ class SynthConfig(BaseModel):
     seed: int = Field(default=0, ge=0)
     workers: int = Field(default_factory=_default_workers, ge=1, le=256)
     shifted_test: bool = True
+    context: Literal["class", "mixed"] = Field(
+        default="class",
+        description="class: a video's object, scene and way of holding follow its class; "
+        "mixed: they come from a class drawn at random per video (seeded), so objects and "
+        "scenes vary apart from the motion, as in a captions corpus for a dual encoder",
+    )
     codec: Literal["h264", "mpeg4"] = "h264"
     container: Literal["mp4", "avi"] = "mp4"
     crf: int = Field(default=23, ge=0, le=51, description="h264 quality; mpeg4 uses crf // 6")
@@ -96,4 +102,14 @@ SYNTH_PRESETS: dict[str, dict[str, Any]] = {
     "demo": {"preset": "demo"},
     # throughput runs: the whole catalogue at thousands of videos
     "bench": {"preset": "bench", "num_classes": SYNTH_MAX_CLASSES, "videos_per_class": 240},
+    # a captions corpus to train the demo's dual encoder on: the demo's motions with objects
+    # and scenes drawn apart from them, another seed, no test re-render
+    "captions": {
+        "preset": "captions",
+        "context": "mixed",
+        "seed": 1,
+        "videos_per_class": 96,
+        "test_fraction": 0.1,
+        "shifted_test": False,
+    },
 }

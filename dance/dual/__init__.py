@@ -9,6 +9,11 @@ The clip cache, checkpoints and export are the fine-tuning ones (`dance.finetune
 `ray_jobs.train_dual_encoder` distributes them with Ray Train.
 """
 
+from dance.dual._caption_source import (
+    CaptionSource,
+    corpus_source,
+    read_dataset_captions,
+)
 from dance.dual._loop import (
     CaptionedClips,
     caption_pool,
@@ -61,6 +66,7 @@ __all__ = [
     "SPECIAL_TOKENS",
     "TINY",
     "UNK",
+    "CaptionSource",
     "CaptionedClips",
     "VideoTextModel",
     "annotation_auc",
@@ -73,6 +79,7 @@ __all__ = [
     "concept_file_texts",
     "concept_files",
     "contrastive_loss",
+    "corpus_source",
     "dual_clip_spec",
     "embed_captions",
     "embed_clips",
@@ -81,6 +88,7 @@ __all__ = [
     "fit",
     "load_text_tokenizer",
     "processor_config_for",
+    "read_dataset_captions",
     "retrieval_chance",
     "same_text",
     "tokenize",

@@ -30,7 +30,7 @@ from dance.encoders import (
 from dance.finetune import ClipSpec, normalise_clips, square_clip_spec
 
 if TYPE_CHECKING:
-    from transformers import CLIPModel, PreTrainedTokenizerBase
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 TINY = "tiny"
 _BICUBIC = 3  # PIL code; CLIP's image processor default
@@ -39,9 +39,10 @@ MAX_LOGIT_SCALE = math.log(100.0)  # CLIP clamps the learned temperature at 1/10
 
 
 class VideoTextModel(torch.nn.Module):
-    """A CLIPModel seen as a video-text model; `forward` is one training step's embeddings."""
+    """An image-text model (CLIPModel or VisionTextDualEncoderModel) seen as a video-text
+    model; `forward` is one training step's embeddings."""
 
-    def __init__(self, clip: CLIPModel) -> None:
+    def __init__(self, clip: PreTrainedModel) -> None:
         """Wrap `clip` (its weights are this module's `clip.*` parameters)."""
         super().__init__()
         self.clip = clip
@@ -108,41 +109,52 @@ def load_text_tokenizer(
     return tokenizer
 
 
-def build_clip(config: DualTrainingConfig, tokenizer: PreTrainedTokenizerBase) -> CLIPModel:
-    """The CLIPModel to train: init "tiny" = random, seeded by config.seed; else the checkpoint."""
-    from transformers import CLIPConfig, CLIPModel
+def build_clip(config: DualTrainingConfig, tokenizer: PreTrainedTokenizerBase) -> PreTrainedModel:
+    """The image-text model to train: init "tiny" = a random ConvNeXt image tower and CLIP text
+    tower (a VisionTextDualEncoderModel), seeded by config.seed; else the CLIP checkpoint."""
+    from transformers import (
+        CLIPModel,
+        CLIPTextConfig,
+        ConvNextConfig,
+        VisionTextDualEncoderConfig,
+        VisionTextDualEncoderModel,
+    )
 
     if config.init != TINY:
         return load_pretrained(CLIPModel.from_pretrained, resolve_model_source(config.init))
     if tokenizer.eos_token_id == 2:
         raise ValueError("the tokenizer's eos id is 2, which CLIP would pool at argmax(ids)")
-    tower = {
-        "hidden_size": config.tiny_hidden_size,
-        "intermediate_size": config.tiny_intermediate_size,
-        "num_attention_heads": config.tiny_heads,
-    }
-    model_config = CLIPConfig(
+    text = CLIPTextConfig(
+        hidden_size=config.tiny_hidden_size,
+        intermediate_size=config.tiny_intermediate_size,
+        num_attention_heads=config.tiny_heads,
+        num_hidden_layers=config.tiny_text_layers,
+        vocab_size=len(tokenizer),
+        max_position_embeddings=config.max_text_length,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,  # pooling takes the first eos position
+    )
+    vision = ConvNextConfig(
+        num_channels=3,
+        patch_size=config.tiny_patch_size,
+        num_stages=len(config.tiny_vision_widths),
+        hidden_sizes=list(config.tiny_vision_widths),
+        depths=list(config.tiny_vision_depths),
+        image_size=config.image_size,
+        # VisionTextDualEncoderModel sizes its projection by the image tower's hidden_size,
+        # which a ConvNeXt names per stage: its pooled output is the last stage's width.
+        hidden_size=config.tiny_vision_widths[-1],
+    )
+    model_config = VisionTextDualEncoderConfig.from_vision_text_configs(
+        vision,
+        text,
         projection_dim=config.tiny_projection_dim,
         logit_scale_init_value=math.log(1 / config.temperature),
-        text_config={
-            **tower,
-            "num_hidden_layers": config.tiny_text_layers,
-            "vocab_size": len(tokenizer),
-            "max_position_embeddings": config.max_text_length,
-            "pad_token_id": tokenizer.pad_token_id,
-            "bos_token_id": tokenizer.bos_token_id,
-            "eos_token_id": tokenizer.eos_token_id,  # pooling takes the first eos position
-        },
-        vision_config={
-            **tower,
-            "num_hidden_layers": config.tiny_vision_layers,
-            "image_size": config.image_size,
-            "patch_size": config.tiny_patch_size,
-        },
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        return CLIPModel(model_config)
+        return VisionTextDualEncoderModel(model_config)
 
 
 def processor_config_for(config: DualTrainingConfig) -> dict:

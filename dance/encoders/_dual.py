@@ -27,7 +27,13 @@ from dance.encoders._preprocess import (
 )
 
 DualKind = Literal["xclip", "clip_frames"]
-_MODEL_TYPES = {"xclip": "xclip", "clip_frames": "clip"}
+# The transformers model types each kind loads. "vision-text-dual-encoder" is any vision
+# model and text model with projections (VisionTextDualEncoderModel), e.g. the ConvNeXt +
+# CLIP-text model `dance train-dual-encoder` trains; it has CLIPModel's feature methods.
+_MODEL_TYPES: dict[str, tuple[str, ...]] = {
+    "xclip": ("xclip",),
+    "clip_frames": ("clip", "vision-text-dual-encoder"),
+}
 _BICUBIC = 3  # PIL code; CLIP's processor default
 _TEXT_BATCH = 256  # texts per forward pass: bounds memory for long concept lists
 
@@ -77,8 +83,9 @@ class DualEncoder:
       multi-frame integration transformer) and get_text_features. X-CLIP's video-specific
       prompt generator is NOT applied to the text side: it would make a text embedding
       depend on the video, and the pseudo-label stage embeds each concept once.
-    - ``clip_frames``: CLIPModel.get_image_features on every frame, averaged over the
-      frames (raw projected features), then L2-normalised; get_text_features for text.
+    - ``clip_frames``: get_image_features of a CLIPModel (or a VisionTextDualEncoderModel)
+      on every frame, averaged over the frames (raw projected features), then
+      L2-normalised; get_text_features for text.
     """
 
     def __init__(
@@ -114,20 +121,30 @@ class DualEncoder:
         cls, name_or_path: str, kind: DualKind = "xclip", device: str = "cpu"
     ) -> DualEncoder:
         """Load model + tokenizer (hub id or local directory, safetensors only), frozen."""
-        from transformers import AutoConfig, AutoTokenizer, CLIPModel, XCLIPModel
+        from transformers import (
+            AutoConfig,
+            AutoTokenizer,
+            CLIPModel,
+            VisionTextDualEncoderModel,
+            XCLIPModel,
+        )
 
         if kind not in _MODEL_TYPES:
             raise ValueError(f"kind must be one of {sorted(_MODEL_TYPES)}, got {kind!r}")
         source = resolve_model_source(name_or_path)
         config = load_pretrained(AutoConfig.from_pretrained, source, weights=False)
-        if config.model_type != _MODEL_TYPES[kind]:
-            fitting = [k for k, t in _MODEL_TYPES.items() if t == config.model_type]
+        if config.model_type not in _MODEL_TYPES[kind]:
+            fitting = [k for k, types in _MODEL_TYPES.items() if config.model_type in types]
             hint = f"use kind={fitting[0]!r}" if fitting else "pass an X-CLIP or CLIP checkpoint"
             raise ModelLoadError(
                 f"{name_or_path!r} holds a {config.model_type!r} model but kind={kind!r} needs "
-                f"{_MODEL_TYPES[kind]!r}; {hint}"
+                f"one of {list(_MODEL_TYPES[kind])}; {hint}"
             )
-        model_class = XCLIPModel if kind == "xclip" else CLIPModel
+        model_class = {
+            "xclip": XCLIPModel,
+            "clip": CLIPModel,
+            "vision-text-dual-encoder": VisionTextDualEncoderModel,
+        }[config.model_type]
         model, info = load_pretrained(model_class.from_pretrained, source, output_loading_info=True)
         check_complete(model_class.__name__, source, list(info.get("missing_keys", [])))
         tokenizer = load_pretrained(AutoTokenizer.from_pretrained, source, weights=False)

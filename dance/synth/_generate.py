@@ -31,6 +31,7 @@ from dance.synth._skeleton_motion import all_program_names, motion_program, prog
 GENERATOR_VERSION = "2"  # 2: captions.parquet
 _AUTO_PROGRESS_MIN_VIDEOS = 100
 _SPLIT_STREAM = 1_000_003  # spawn-key slot of the per-class train/test draw
+_MIXED_CONTEXT_STREAM = 1_000_004  # spawn-key slot of a video's context class (context: mixed)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,19 @@ def _spec(
     )
 
 
+def video_context(
+    config: SynthConfig, cls: SynthClass, index: int, classes: list[SynthClass]
+) -> SynthClass:
+    """The class whose objects, scenes and holding a video uses: its own, or (context: mixed)
+    one drawn per video from (seed, class, index)."""
+    if config.context == "class":
+        return cls
+    seq = np.random.SeedSequence(
+        entropy=config.seed, spawn_key=(cls.catalogue_index, index, _MIXED_CONTEXT_STREAM)
+    )
+    return classes[int(np.random.default_rng(seq).integers(len(classes)))]
+
+
 def plan_jobs(config: SynthConfig, classes: list[SynthClass]) -> list[Job]:
     """Every video of the dataset (original and shifted), sorted by video_id."""
     ext = config.container
@@ -112,7 +126,8 @@ def plan_jobs(config: SynthConfig, classes: list[SynthClass]) -> list[Job]:
         donor = context_donor(cls, classes) if config.shifted_test else None
         for index in range(config.videos_per_class):
             split = "test" if index in tests else "train"
-            spec = _spec(config, cls, cls, index, shifted=False)
+            context = video_context(config, cls, index, classes)
+            spec = _spec(config, cls, context, index, shifted=False)
             jobs.append(Job(spec, f"videos/{spec.video_id}.{ext}", split))
             if donor is not None and split == "test":
                 sspec = _spec(config, cls, donor, index, shifted=True)

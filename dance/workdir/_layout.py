@@ -74,6 +74,16 @@ def dual_training_dir(workdir: str) -> str:
     return storage.join(workdir, "dual_training")
 
 
+def dual_corpus_dir(workdir: str) -> str:
+    """<workdir>/dual_corpus: the captions corpus the dual encoder trains on, if configured.
+
+    Not among STAGE_OUTPUTS: it is rendered before the stage's record starts (the record
+    names its manifest and captions), and its synth.json, written last, already proves it
+    complete for its config, so a rerun reuses it and another config renders it anew.
+    """
+    return storage.join(workdir, "dual_corpus")
+
+
 def model_dir(workdir: str) -> str:
     """<workdir>/model: the trained model bundle (train)."""
     return storage.join(workdir, "model")
