@@ -1,7 +1,9 @@
-"""Training a video-text dual encoder on captions: CLIP with temporal pooling (no Ray).
+"""Training a video-text dual encoder on captions: an image-text model with temporal pooling.
 
-A word-level tokenizer over the captions and concept files (`build_tokenizer`), a small
-CLIP (`build_clip`) seen as a video model by averaging its image embeddings over the
+Where the captions come from (`CaptionSource`: the dataset's, or a rendered DANCE-Synth
+corpus, `corpus_source`), a word-level tokenizer over the captions and concept files
+(`build_tokenizer`), a small ConvNeXt + CLIP-text model or a CLIP checkpoint
+(`build_clip`) seen as a video model by averaging its image embeddings over the
 dual-encoder frames (`VideoTextModel`, exactly `DualEncoder` kind ``clip_frames``), CLIP's
 symmetric contrastive loss with a learned temperature (`contrastive_loss`), the training
 loop (`fit`, `evaluate_best`) and quality figures (`retrieval_chance`, `annotation_auc`).

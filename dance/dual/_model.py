@@ -1,9 +1,12 @@
-"""CLIP with temporal pooling: the model to train, its tokenizer and its frames.
+"""An image-text model with temporal pooling: the model to train, its tokenizer and frames.
 
-The video embedding is the mean over a clip's frames of CLIP's projected image embeddings,
-then L2-normalised: exactly `DualEncoder` kind ``clip_frames`` (dance.encoders), so the
-exported directory reproduces the training-side embeddings. The text embedding is CLIP's
-projected text embedding pooled at the first end-of-text token.
+The model is a CLIP checkpoint to fine-tune, or (init "tiny") a ConvNeXt image tower and a
+CLIP text tower from scratch in a transformers VisionTextDualEncoderModel, which has
+CLIP's feature methods. The video embedding is the mean over a clip's frames of the
+projected image embeddings, then L2-normalised: exactly `DualEncoder` kind
+``clip_frames`` (dance.encoders), so the exported directory reproduces the training-side
+embeddings. The text embedding is the CLIP text tower's, pooled at the first end-of-text
+token and projected.
 """
 
 from __future__ import annotations
