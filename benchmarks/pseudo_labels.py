@@ -50,27 +50,19 @@ from dance.concepts.pseudo_labels import pseudo_labels
 from dance.config import DanceConfig, load_config
 from dance.encoders import DualEncoder, build_tiny_clip, build_tiny_xclip
 from dance.manifest import Manifest
-from dance.preprocess import DecodePlan, decode_video, model_input_side, read_videos, unpack
+from dance.preprocess import (
+    DecodePlan,
+    decode_video,
+    dual_embeddings,
+    model_input_side,
+    read_videos,
+    unpack,
+)
 from dance.workdir import manifest_uri, require_done
 
 KINDS = ("objects", "scenes")
 TINY_BUILDERS = {"xclip": build_tiny_xclip, "clip_frames": build_tiny_clip}
 EMBED_BATCH = 8
-
-
-def stored_embeddings(workdir: str) -> dict[str, list[float]]:
-    """{video_id: dual embedding} of every ok video preprocess wrote."""
-    videos = read_videos(workdir, columns=["video_id", "status", "dual"])
-    return {
-        v: e
-        for v, s, e in zip(
-            videos["video_id"].to_pylist(),
-            videos["status"].to_pylist(),
-            videos["dual"].to_pylist(),
-            strict=True,
-        )
-        if s == "ok" and e is not None
-    }
 
 
 def decoded_embeddings(
@@ -190,7 +182,7 @@ def run(cfg: DanceConfig, answers_file: str, log=print) -> dict[str, Any]:
         return {"id": name, "kind": dual["kind"], "dim": encoder.embed_dim,
                 "quality": _brief(quality)}  # fmt: skip
 
-    stored = stored_embeddings(cfg.workdir)
+    stored = dual_embeddings(read_videos(cfg.workdir, columns=["video_id", "status", "dual"]))
     results = {"preprocess": entry(dual["id"], trained, dual["id"], stored)}
     uris = dict(zip(manifest.video_ids, manifest.table["uri"].to_pylist(), strict=True))
     splits = dict(zip(manifest.video_ids, manifest.table["split"].to_pylist(), strict=True))

@@ -49,7 +49,7 @@ from dance.config import DanceConfig
 from dance.datasets import manifest_content_sha256
 from dance.errors import StageError
 from dance.manifest import Manifest
-from dance.preprocess import ground_truth_uri, read_clips, read_videos
+from dance.preprocess import dual_embeddings, ground_truth_uri, read_clips, read_videos
 from dance.progress import Log, log_to_stderr
 from dance.workdir import (
     StageRecord,
@@ -129,20 +129,10 @@ def _language(
             "discover.language.source=annotations"
         )
     log(f"discover: pseudo labels with the dual encoder preprocess used: {dual['id']}")
-    embeddings = {
-        v: e
-        for v, s, e in zip(
-            videos["video_id"].to_pylist(),
-            videos["status"].to_pylist(),
-            videos["dual"].to_pylist(),
-            strict=True,
-        )
-        if s == "ok" and e is not None
-    }
     return pseudo_label_outputs(
         cfg.discover,
         manifest,
-        embeddings,
+        dual_embeddings(videos),
         dual["id"],
         dual["kind"],
         storage.join(concepts_dir(cfg.workdir), LANGUAGE_CACHE_DIR),

@@ -180,12 +180,11 @@ def train_worker(loop_config: dict) -> None:
     )
 
 
-def caption_source(cfg: DanceConfig, log: Log) -> CaptionSource:
+def caption_source(cfg: DanceConfig, manifest: Manifest, log: Log) -> CaptionSource:
     """The videos and captions to train on: the captions corpus if configured, else the run's
-    manifest (built if missing) and the dataset's captions."""
+    `manifest` and the dataset's captions."""
     if cfg.dual_training.corpus is not None:
         return corpus_source(cfg, log)
-    manifest = load_or_prepare_manifest(cfg, log)
     captions = read_dataset_captions(cfg.dataset.root)
     return CaptionSource(
         cfg.dataset.root or "", manifest, manifest_uri(cfg.workdir), captions, is_corpus=False
@@ -246,11 +245,12 @@ def run_train_dual_encoder(
     cfg = with_absolute_paths(cfg)
     storage.configure(cfg.storage)
     dc = cfg.dual_training
-    # The dataset's class names are in the vocabulary: discover embeds them (class filter).
-    class_names = load_or_prepare_manifest(cfg, log).class_names
-    source = caption_source(cfg, log)
+    # The run's manifest is built first (if missing) even with a corpus: its class names are
+    # in the vocabulary, because discover embeds them (the class filter).
+    dataset = load_or_prepare_manifest(cfg, log)
+    source = caption_source(cfg, dataset, log)
     manifest, captions = source.manifest, source.captions
-    words = training_vocabulary(captions, vocabulary_texts(cfg, class_names))
+    words = training_vocabulary(captions, vocabulary_texts(cfg, dataset.class_names))
     inputs = _inputs(cfg, source, words)
     done = None if force else done_record(cfg, STAGE, inputs, output_uri(cfg))
     if done is not None:

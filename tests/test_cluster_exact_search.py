@@ -15,7 +15,7 @@ import pytest
 from finch import FINCH
 from sklearn.metrics import pairwise_distances
 
-from dance.cluster import NeighborConfig, finch, first_neighbors, l2_normalize
+from dance.cluster import FinchResult, NeighborConfig, finch, first_neighbors, l2_normalize
 from dance.cluster._exact_plain import plain_first_neighbors
 from dance.cluster._exact_pruned import PruningPlan, plan_pruning
 from dance.cluster._exact_symmetric import exact_first_neighbors_float32
@@ -59,6 +59,18 @@ def nearest_in_float64(xn: np.ndarray) -> np.ndarray:
     sims = np.minimum(xn.astype(np.float64) @ xn.T.astype(np.float64), 1.0)
     np.fill_diagonal(sims, -np.inf)
     return np.argmax(sims >= sims.max(axis=1, keepdims=True) - 1e-12, axis=1)
+
+
+def assert_same_hierarchy(
+    ours: FinchResult, theirs: np.ndarray, counts: np.ndarray, requested: np.ndarray
+) -> None:
+    """Every level and the requested partition of `ours` equal finch-clust's, up to labels."""
+    assert ours.num_clusters == [int(c) for c in counts]
+    for level, labels in enumerate([*ours.partitions, ours.requested]):
+        theirs_level = requested if level == len(ours.partitions) else theirs[:, level]
+        _, ours_canon = np.unique(labels, return_inverse=True)
+        pairs = set(zip(ours_canon.tolist(), theirs_level.tolist(), strict=True))
+        assert len(pairs) == len(np.unique(theirs_level))  # a bijection
 
 
 EXACT, FULL_PASS = NeighborConfig(mode="exact"), NeighborConfig(mode="exact", exact_pruning=False)
@@ -132,12 +144,7 @@ def test_finch_equals_finch_clust_given_exact_first_neighbours(config: NeighborC
         x, initial_rank=nearest_in_float64(xn), req_clust=20, ann_threshold=10**9, verbose=False
     )
     ours = finch(x, num_clusters=20, neighbors=config)
-    assert ours.num_clusters == [int(c) for c in counts]
-    for level, labels in enumerate([*ours.partitions, ours.requested]):
-        theirs_level = requested if level == len(ours.partitions) else theirs[:, level]
-        _, ours_canon = np.unique(labels, return_inverse=True)
-        pairs = set(zip(ours_canon.tolist(), theirs_level.tolist(), strict=True))
-        assert len(pairs) == len(np.unique(theirs_level))  # a bijection
+    assert_same_hierarchy(ours, theirs, counts, requested)
 
 
 def test_where_finch_clust_picks_another_neighbour_it_is_farther_by_rounding_only() -> None:
@@ -206,12 +213,7 @@ def test_finch_on_positive_orthant_rows_equals_finch_clust_given_exact_first_nei
         verbose=False,
     )
     ours = finch(x, num_clusters=50, neighbors=config)
-    assert ours.num_clusters == [int(c) for c in counts]
-    for level, labels in enumerate([*ours.partitions, ours.requested]):
-        theirs_level = requested if level == len(ours.partitions) else theirs[:, level]
-        _, ours_canon = np.unique(labels, return_inverse=True)
-        pairs = set(zip(ours_canon.tolist(), theirs_level.tolist(), strict=True))
-        assert len(pairs) == len(np.unique(theirs_level))  # a bijection
+    assert_same_hierarchy(ours, theirs, counts, requested)
 
 
 def test_auto_mode_finds_the_truly_nearest_row_on_positive_orthant_rows() -> None:

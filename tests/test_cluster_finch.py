@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import tracemalloc
-
 import numpy as np
 import pytest
 from finch import FINCH
+from memory_helpers import peak_bytes
 
 from dance.cluster import NeighborConfig, finch, first_neighbors, recall_at_1
 
@@ -155,28 +154,17 @@ def test_recall_at_1_counts_matching_rows_and_rejects_mismatched_shapes() -> Non
         recall_at_1(np.array([1, 2]), np.array([1, 2, 3]))
 
 
-def _peak_bytes(run: object) -> tuple[object, int]:
-    """Run `run()` and return its result and the peak bytes traced during it."""
-    tracemalloc.start()
-    try:
-        result = run()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return result, peak
-
-
 def test_exact_search_holds_one_block_not_an_n_by_n_matrix() -> None:
     x = uniform(20_000, 8, seed=12)  # a dense float32 20k x 20k matrix is 1.6 GB
     config = NeighborConfig(mode="exact", block_bytes=16 * 2**20)
-    neighbors, peak = _peak_bytes(lambda: first_neighbors(x, config))
+    neighbors, peak = peak_bytes(lambda: first_neighbors(x, config))
     assert neighbors.shape == (20_000,)
     assert peak < 80 * 2**20
 
 
 def test_finch_on_60k_rows_never_allocates_an_n_by_n_matrix() -> None:
     x = blobs(60_000, 8, 30, 0.3, seed=13)  # a dense float32 60k x 60k matrix is 14.4 GB
-    result, peak = _peak_bytes(lambda: finch(x, neighbors=NeighborConfig(mode="ann")))
+    result, peak = peak_bytes(lambda: finch(x, neighbors=NeighborConfig(mode="ann")))
     assert len(result.partitions) >= 3
     assert result.num_clusters[0] < 60_000 // 2
     assert peak < 200 * 2**20

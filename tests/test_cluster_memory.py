@@ -10,10 +10,10 @@ config and refuses what cannot fit before it reads the rows.
 from __future__ import annotations
 
 import time
-import tracemalloc
 
 import numpy as np
 import pytest
+from memory_helpers import peak_bytes
 
 from dance.cluster import (
     FinchMemoryError,
@@ -38,17 +38,6 @@ def one_direction(n: int, d: int, seed: int = 0) -> np.ndarray:
     x = a + rng.random((n, 1)) * b + 0.001 * rng.standard_normal((n, d))
     x[: n // 10] = rng.random((n // 10, d))
     return x.astype(np.float32)
-
-
-def peak_bytes(run: object) -> tuple[object, int]:
-    """run()'s result and the peak bytes traced while it ran."""
-    tracemalloc.start()
-    try:
-        result = run()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return result, peak
 
 
 def test_tiles_fit_the_budget_and_cover_the_product_in_ascending_member_order() -> None:

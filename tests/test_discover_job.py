@@ -363,11 +363,12 @@ def test_the_pseudo_label_benchmark_decodes_videos_as_preprocess_did(
     preprocessed, tiny_synth, tiny_encoders
 ):
     from dance.encoders import DualEncoder
+    from dance.preprocess import dual_embeddings, read_videos
 
     benchmark = _pseudo_label_benchmark()
     tmp, work, manifest = preprocessed
     cfg, _ = job_config(tmp, str(work), tiny_synth, tiny_encoders)
-    stored = benchmark.stored_embeddings(cfg.workdir)
+    stored = dual_embeddings(read_videos(cfg.workdir, columns=["video_id", "status", "dual"]))
     uris = dict(zip(manifest.video_ids, manifest.table["uri"].to_pylist(), strict=True))
     encoder = DualEncoder.from_pretrained(tiny_encoders["dual"])
     fresh = benchmark.decoded_embeddings(

@@ -20,6 +20,7 @@ from dance.preprocess._gt_error import KeypointErrorMeter, keypoint_errors
 from dance.preprocess._models import EncoderModels, model_input_side, resolve_encoder_models
 from dance.preprocess._parts import (
     done_video_ids,
+    dual_embeddings,
     part_id,
     part_pairs,
     read_clips,
@@ -61,6 +62,7 @@ __all__ = [
     "decode_video",
     "done_video_ids",
     "downscaled_size",
+    "dual_embeddings",
     "embed_batch",
     "failed_row",
     "failure_code",

@@ -100,6 +100,20 @@ def read_videos(workdir: str, columns: Sequence[str] | None = None) -> pa.Table:
     return _read_parts([v for v, _ in part_pairs(workdir)], VIDEOS_SCHEMA, columns)
 
 
+def dual_embeddings(videos: pa.Table) -> dict[str, list[float]]:
+    """{video_id: dual-encoder embedding} of the ok rows of a videos/ table that have one."""
+    return {
+        video_id: embedding
+        for video_id, status, embedding in zip(
+            videos["video_id"].to_pylist(),
+            videos["status"].to_pylist(),
+            videos["dual"].to_pylist(),
+            strict=True,
+        )
+        if status == "ok" and embedding is not None
+    }
+
+
 def read_clips(workdir: str, columns: Sequence[str] | None = None) -> pa.Table:
     """Every clips/ row of the committed parts of a workdir (optionally some columns)."""
     return _read_parts([c for _, c in part_pairs(workdir) if c], CLIPS_SCHEMA, columns)
