@@ -131,6 +131,20 @@ def begin_training(
     )
 
 
+def quiet_worker_logs() -> None:
+    """In a Ray Train worker: drop Ray's INFO line per report (rank 0 prints the progress).
+
+    Ray Train v2 logs every ray.train.report at INFO through a logger named after its
+    module's file, so the name is looked up rather than spelled out.
+    """
+    import logging
+    from importlib.util import find_spec
+
+    spec = find_spec("ray.train.v2._internal.execution.context")
+    if spec is not None and spec.origin:
+        logging.getLogger(spec.origin).setLevel(logging.WARNING)
+
+
 def worker_shard() -> Shard:
     """This Ray Train worker's rank among the workers."""
     import ray.train
@@ -144,6 +158,7 @@ def worker_context(
 ) -> tuple[DanceConfig, Shard, ClipSpec, ClipCache]:
     """In a Ray Train worker: the config (storage configured, torch threads set to the
     worker's CPUs), its rank, the clip spec and the clip cache."""
+    quiet_worker_logs()
     cfg = DanceConfig.model_validate(loop_config["dance"])
     storage.configure(cfg.storage)
     torch.set_num_threads(cpu_threads(resources(cfg)))
@@ -232,12 +247,16 @@ def torch_trainer(
     run_name: str,
     keep_checkpoints: int,
     resume: bool,
+    datasets: dict[str, Any] | None = None,
+    max_failures: int = 0,
 ) -> TorchTrainer:
     """The TorchTrainer: workers, CPUs/GPUs each, checkpoints under <state_dir>/ray_train.
 
-    Without `resume` the run's previous checkpoints are removed first.
+    Without `resume` the run's previous checkpoints are removed first. `datasets` reach
+    every worker whole (each takes its own rows); `max_failures` worker-group failures
+    are recovered from the latest checkpoint.
     """
-    from ray.train import CheckpointConfig, RunConfig
+    from ray.train import CheckpointConfig, DataConfig, FailureConfig, RunConfig
     from ray.train.torch import TorchTrainer
 
     ray_train = storage.join(state_dir, "ray_train")
@@ -255,8 +274,12 @@ def torch_trainer(
         run_config=RunConfig(
             name=run_name,
             checkpoint_config=CheckpointConfig(num_to_keep=keep_checkpoints),
+            failure_config=FailureConfig(max_failures=max_failures),
             **run_storage,
         ),
+        datasets=datasets,
+        # not split by Ray Data: its equal split may drop rows; workers shard by video_id
+        dataset_config=DataConfig(datasets_to_split=[]) if datasets else None,
     )
 
 

@@ -12,8 +12,10 @@ from dance.datasets import prepare_manifest
 from dance.progress import Log
 from ray_jobs._runtime import with_absolute_paths
 from ray_jobs.discover import run_discover
+from ray_jobs.evaluate import run_evaluate
 from ray_jobs.finetune_backbone import run_finetune
 from ray_jobs.preprocess import run_preprocess
+from ray_jobs.train import run_train
 
 
 def _finetune_if_configured(cfg: DanceConfig, log: Log) -> object:
@@ -37,13 +39,15 @@ def _train_dual_if_configured(cfg: DanceConfig, log: Log) -> object:
     return run_train_dual_encoder(cfg, log)
 
 
-# The jobs in order; later ones (train, evaluate) append themselves as they land.
+# The jobs in order; later ones (report, post-hoc baselines) append themselves as they land.
 STAGES: list[tuple[str, Callable[[DanceConfig, Log], object]]] = [
     ("manifest", prepare_manifest),
     ("finetune", _finetune_if_configured),
     ("dual_encoder", _train_dual_if_configured),
     ("preprocess", run_preprocess),
     ("discover", run_discover),
+    ("train", run_train),
+    ("evaluate", run_evaluate),
 ]
 
 

@@ -21,6 +21,7 @@ from dance.workdir._layout import (
     record_uri,
     reports_dir,
     summary_uri,
+    training_state_dir,
     videos_dir,
 )
 from dance.workdir._records import StageRecord, read_record, require_done, write_record
@@ -67,6 +68,7 @@ __all__ = [
     "stage_config",
     "stage_outputs_exist",
     "summary_uri",
+    "training_state_dir",
     "videos_dir",
     "write_record",
 ]

@@ -9,6 +9,7 @@
     videos/, clips/         per-video and per-clip Parquet parts (preprocess)
     concepts/               motion, object and scene concepts and their labels (discover)
     model/                  the trained model bundle (train)
+    training/               the train stage's Ray Train checkpoints (train)
     reports/                evaluation and explanation reports (evaluate, report)
     stages/<stage>.json     one stage record per stage: what made that stage's outputs
 
@@ -29,8 +30,8 @@ STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
     "dual_encoder": ("dual_encoder", "dual_training"),
     "preprocess": ("videos", "clips", "preprocess_summary.json"),
     "discover": ("concepts", "discover_summary.json"),
-    "train": ("model",),
-    "evaluate": ("reports/metrics.json",),
+    "train": ("model", "training"),
+    "evaluate": ("reports/metrics.json", "reports/predictions.parquet"),
 }
 
 
@@ -87,6 +88,11 @@ def dual_corpus_dir(workdir: str) -> str:
 def model_dir(workdir: str) -> str:
     """<workdir>/model: the trained model bundle (train)."""
     return storage.join(workdir, "model")
+
+
+def training_state_dir(workdir: str) -> str:
+    """<workdir>/training: the train stage's Ray Train checkpoints' default location."""
+    return storage.join(workdir, "training")
 
 
 def reports_dir(workdir: str) -> str:

@@ -80,6 +80,22 @@ STAGE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "discover.language.backoff_max_s",
         ),
     ),
+    "train": (
+        ("train", "seed"),
+        (
+            "train.output",
+            "train.state_dir",
+            "train.run_name",
+            "train.resume",
+            "train.keep_checkpoints",
+            "train.max_failures",
+            "train.resources",
+            "train.sweep_lams",  # the sweep reads a trained model; it never changes it
+            "train.sweep_max_nonzeros_per_class",
+            "train.sweep_tasks",
+        ),
+    ),
+    "evaluate": (("evaluate",), ()),
 }
 
 

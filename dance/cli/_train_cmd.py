@@ -1,0 +1,58 @@
+"""`dance train` and `dance evaluate`: the model bundle, then its metrics on every split."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from dance.cli._errors import user_errors
+from dance.cli._options import ConfigOption, ForceOption, SetOption
+from dance.config import load_config
+
+
+def train_command(
+    config: ConfigOption = "demo",
+    overrides: SetOption = None,
+    force: ForceOption = False,
+    sweep: Annotated[
+        bool,
+        typer.Option(
+            "--sweep",
+            help="after training, solve the final layer for every lambda in "
+            "train.sweep_lams (parallel Ray tasks, warm-started along the path) and pick by "
+            "validation accuracy within train.sweep_max_nonzeros_per_class",
+        ),
+    ] = False,
+) -> None:
+    """Train concept layers and the sparse final layer on Ray Train; write <workdir>/model."""
+    from ray_jobs.train import run_train
+
+    with user_errors():
+        cfg = load_config(config, overrides or [])
+        run_train(cfg, log=lambda line: typer.echo(line, err=True), force=force)
+        if sweep:
+            from ray_jobs.sweep import run_sweep
+
+            run_sweep(cfg, log=lambda line: typer.echo(line, err=True))
+
+
+def evaluate_command(
+    config: ConfigOption = "demo",
+    overrides: SetOption = None,
+    force: ForceOption = False,
+    table: Annotated[
+        bool,
+        typer.Option(
+            "--table",
+            help="also build the Table 1 rows side by side (linear probe, the fine-tuned "
+            "backbone, DANCE and its ablations) into reports/table.json",
+        ),
+    ] = False,
+) -> None:
+    """Evaluate the trained model on every decoded video; write <workdir>/reports."""
+    from ray_jobs.evaluate import run_evaluate
+
+    with user_errors():
+        cfg = load_config(config, overrides or [])
+        run_evaluate(cfg, log=lambda line: typer.echo(line, err=True), force=force, table=table)

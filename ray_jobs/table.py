@@ -1,0 +1,128 @@
+"""`dance evaluate --table`: Table 1 rows side by side on one workdir, scored by the same code.
+
+    the fine-tuned backbone's own head     from the finetune stage's record (its test split)
+    linear probe                           the sparse layer on the standardised features
+    DANCE                                  the train stage's bundle (model/)
+    DANCE without a type (ablations)       the same training with one concept type left out
+
+Every row except the backbone's head is a DanceModel scored by `evaluate_model`, so the
+numbers are comparable. Rows other than DANCE itself are fitted here in one process (the
+same library code the train job distributes); their bundles go to reports/table/<row>/.
+The LF-CBM rows with language motion concepts and the attribute-CBM row are not built yet.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from dance import storage
+from dance.concepts import read_concept_bundle
+from dance.config import DanceConfig
+from dance.manifest import Manifest
+from dance.preprocess import read_videos
+from dance.progress import Log
+from dance.train import (
+    DanceModel,
+    bundle_from_progress,
+    fit_model,
+    join_training_table,
+    probe_labels,
+    training_arrays,
+)
+from dance.workdir import concepts_dir, manifest_uri, read_record, reports_dir
+from ray_jobs.evaluate import evaluate_model, load_decoded
+from ray_jobs.train import output_uri
+
+TABLE_JSON = "table.json"
+SPLIT_COLUMNS = ("val", "test")
+
+
+def _fit_row(cfg: DanceConfig, manifest: Manifest, variant: str, types: Sequence[str]) -> DanceModel:
+    """Fit one row's model in this process, from the workdir's features and labels."""
+    train_cfg = cfg.train.model_copy(
+        update={"variant": variant, "concept_types": list(types), "allow_empty_types": True}
+    )
+    row_cfg = cfg.model_copy(update={"train": train_cfg})
+    if variant == "linear_probe":
+        labels, names, index = probe_labels(manifest), {"motion": [], "objects": [], "scenes": []}, {}
+    else:
+        bundle = read_concept_bundle(concepts_dir(cfg.workdir))
+        labels, names, index = bundle.labels, bundle.names, bundle.index
+    table, _ = join_training_table(
+        read_videos(cfg.workdir, columns=["video_id", "status", "backbone"]),
+        labels,
+        manifest.class_names,
+    )
+    arrays = training_arrays(table, {kind: len(values) for kind, values in names.items()})
+    progress = fit_model(arrays, names, len(manifest.class_names), train_cfg, cfg.seed)
+    return bundle_from_progress(progress, row_cfg, manifest.class_names, index, {})
+
+
+def _model_row(name: str, model: DanceModel, decoded: pa.Table) -> dict[str, Any]:
+    """One table row of a bundle: accuracy per split, concepts and non-zero weights per type."""
+    metrics, _ = evaluate_model(model, decoded)
+    weights = model.final.weight.detach()
+    nonzero = {
+        kind: int((weights[:, columns] != 0).sum()) for kind, columns in model.type_slices.items()
+    }
+    return {
+        "row": name,
+        **{split: metrics[split]["top1"] for split in SPLIT_COLUMNS},
+        "concepts": {k: len(v) for k, v in model.concept_names_by_type.items()},
+        "nonzeros": {k: v for k, v in nonzero.items() if v or k in model.concept_names_by_type},
+    }
+
+
+def _backbone_row(cfg: DanceConfig) -> dict[str, Any] | None:
+    """The fine-tuned backbone's own classifier, as its fine-tuning run measured it."""
+    record = read_record(cfg.workdir, "finetune")
+    if record is None or not record.done:
+        return None
+    report = record.facts["report"]
+    return {"row": "fine-tuned backbone (own head)", "val": report["best_val_acc"],
+            "test": report["test_acc"], "concepts": {}, "nonzeros": {}}
+
+
+def run_table(cfg: DanceConfig, log: Log) -> list[dict[str, Any]]:
+    """Build every row, print the table and write reports/table.json."""
+    started = time.perf_counter()
+    manifest = Manifest.read(manifest_uri(cfg.workdir))
+    decoded, _ = load_decoded(cfg, manifest)
+    rows = [row for row in (_backbone_row(cfg),) if row is not None]
+    log("table: linear probe on the backbone features")
+    rows.append(_model_row("linear probe", _fit_row(cfg, manifest, "linear_probe", []), decoded))
+    rows.append(_model_row("DANCE", DanceModel.from_pretrained(output_uri(cfg)), decoded))
+    types = cfg.train.concept_types
+    for left_out in types if len(types) > 1 else ():
+        kept = [t for t in types if t != left_out]
+        log(f"table: DANCE without {left_out} concepts")
+        model = _fit_row(cfg, manifest, "dance", kept)
+        rows.append(_model_row(f"DANCE without {left_out}", model, decoded))
+    storage.write_json(
+        {"rows": rows, "seconds": round(time.perf_counter() - started, 3)},
+        storage.join(reports_dir(cfg.workdir), TABLE_JSON),
+    )
+    log(format_table(rows))
+    return rows
+
+
+def format_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The rows as a plain-text table: accuracy per split, concepts and non-zeros per type."""
+    def cell(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:5.1f}"
+
+    def per_type(counts: dict[str, int]) -> str:
+        return " ".join(f"{k[:1]}{v}" for k, v in counts.items()) or "-"
+
+    header = f"{'method':<34} {'val %':>6} {'test %':>6}  {'concepts':<18} non-zero weights"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        lines.append(
+            f"{row['row']:<34} {cell(row['val']):>6} {cell(row['test']):>6}  "
+            f"{per_type(row['concepts']):<18} {per_type(row['nonzeros'])}"
+        )
+    return "\n".join(lines)
