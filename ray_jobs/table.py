@@ -2,13 +2,14 @@
 
     the fine-tuned backbone's own head     from the finetune stage's record (its test split)
     linear probe                           the sparse layer on the standardised features
+    attribute CBM                          object/scene layers on the dataset's annotations
     DANCE                                  the train stage's bundle (model/)
     DANCE without a type (ablations)       the same training with one concept type left out
 
 Every row except the backbone's head is a DanceModel scored by `evaluate_model`, so the
 numbers are comparable. Rows other than DANCE itself are fitted here in one process (the
 same library code the train job distributes); their bundles go to reports/table/<row>/.
-The LF-CBM rows with language motion concepts and the attribute-CBM row are not built yet.
+The LF-CBM rows with language motion concepts are not built yet.
 """
 
 from __future__ import annotations
@@ -17,11 +18,18 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from dance import storage
-from dance.concepts import read_concept_bundle
+from dance.concepts import (
+    annotation_outputs,
+    labels_table,
+    read_concept_annotations,
+    read_concept_bundle,
+)
 from dance.config import DanceConfig
+from dance.errors import DanceError
 from dance.manifest import Manifest
 from dance.preprocess import read_videos
 from dance.progress import Log
@@ -41,8 +49,39 @@ TABLE_JSON = "table.json"
 SPLIT_COLUMNS = ("val", "test")
 
 
-def _fit_row(cfg: DanceConfig, manifest: Manifest, variant: str, types: Sequence[str]) -> DanceModel:
-    """Fit one row's model in this process, from the workdir's features and labels."""
+def _concept_labels(cfg: DanceConfig) -> tuple[pa.Table, dict[str, list[str]], dict[str, Any]]:
+    """The workdir's discovered concepts: labels, names per type and concepts.json."""
+    bundle = read_concept_bundle(concepts_dir(cfg.workdir))
+    return bundle.labels, bundle.names, bundle.index
+
+
+def _attribute_labels(
+    cfg: DanceConfig, manifest: Manifest
+) -> tuple[pa.Table, dict[str, list[str]], dict[str, Any]] | None:
+    """Object and scene labels from the dataset's annotations (the attribute CBM), if any."""
+    try:
+        annotations, uri = read_concept_annotations(cfg.dataset.root)
+    except DanceError:
+        return None
+    outputs = annotation_outputs(manifest, annotations, uri, dict.fromkeys(manifest.video_ids, True))
+    count = len(manifest)
+    labels = labels_table(
+        manifest.video_ids, manifest.table["split"].to_pylist(),
+        manifest.table["label"].to_pylist(), np.zeros((count, 0), dtype=np.uint8),
+        np.zeros(count, dtype=bool), outputs.object_labels, outputs.scene_labels, outputs.known,
+    )
+    names = {"motion": [], "objects": outputs.objects, "scenes": outputs.scenes}
+    return labels, names, {"language_source": "annotations"}
+
+
+def _fit_row(
+    cfg: DanceConfig,
+    manifest: Manifest,
+    variant: str,
+    types: Sequence[str],
+    concepts: tuple[pa.Table, dict[str, list[str]], dict[str, Any]] | None = None,
+) -> DanceModel:
+    """Fit one row's model in this process, from the workdir's features and given labels."""
     train_cfg = cfg.train.model_copy(
         update={"variant": variant, "concept_types": list(types), "allow_empty_types": True}
     )
@@ -50,8 +89,7 @@ def _fit_row(cfg: DanceConfig, manifest: Manifest, variant: str, types: Sequence
     if variant == "linear_probe":
         labels, names, index = probe_labels(manifest), {"motion": [], "objects": [], "scenes": []}, {}
     else:
-        bundle = read_concept_bundle(concepts_dir(cfg.workdir))
-        labels, names, index = bundle.labels, bundle.names, bundle.index
+        labels, names, index = concepts or _concept_labels(cfg)
     table, _ = join_training_table(
         read_videos(cfg.workdir, columns=["video_id", "status", "backbone"]),
         labels,
@@ -95,6 +133,13 @@ def run_table(cfg: DanceConfig, log: Log) -> list[dict[str, Any]]:
     rows = [row for row in (_backbone_row(cfg),) if row is not None]
     log("table: linear probe on the backbone features")
     rows.append(_model_row("linear probe", _fit_row(cfg, manifest, "linear_probe", []), decoded))
+    attributes = _attribute_labels(cfg, manifest)
+    if attributes is None:
+        log("table: the dataset has no concept annotations: no attribute-CBM row")
+    else:
+        log("table: attribute CBM on the dataset's object and scene annotations")
+        model = _fit_row(cfg, manifest, "dance", ["object", "scene"], attributes)
+        rows.append(_model_row("attribute CBM (annotations)", model, decoded))
     rows.append(_model_row("DANCE", DanceModel.from_pretrained(output_uri(cfg)), decoded))
     types = cfg.train.concept_types
     for left_out in types if len(types) > 1 else ():

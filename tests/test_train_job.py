@@ -63,7 +63,7 @@ def _objective_in_one_process(cfg: DanceConfig) -> float:
     return progress.final.objective
 
 
-def test_two_workers_train_evaluate_and_a_rerun_is_skipped(tmp_path: Path, ray_session: str):
+def test_two_workers_train_evaluate_tabulate_and_a_rerun_is_skipped(tmp_path: Path, ray_session: str):
     from ray_jobs.evaluate import run_evaluate
     from ray_jobs.train import run_train
 
@@ -79,12 +79,19 @@ def test_two_workers_train_evaluate_and_a_rerun_is_skipped(tmp_path: Path, ray_s
 
     model = DanceModel.from_pretrained(str(tmp_path / "work" / "model"))
     assert model.concept_types == ["motion"] * 6 + ["object"] * 4 + ["scene"] * 3
-    metrics = run_evaluate(cfg, log=lines.append)
+    metrics = run_evaluate(cfg, log=lines.append, table=True)
     assert metrics["splits"]["test"]["num_videos"] == 15  # 16 test videos, one failed to decode
     assert metrics["videos_failed_in_preprocessing"] == 1
     assert metrics["splits"]["test"]["top1"] >= 0.9
     predictions = pq.read_table(tmp_path / "work" / "reports" / "predictions.parquet")
     assert predictions.num_rows == 79 and len(set(predictions["video_id"].to_pylist())) == 79
+
+    rows = {row["row"]: row for row in metrics["table"]}
+    assert set(rows) == {"linear probe", "DANCE", "DANCE without motion",
+                         "DANCE without object", "DANCE without scene"}
+    assert rows["DANCE"]["test"] == metrics["splits"]["test"]["top1"]  # the same scoring code
+    assert rows["DANCE without motion"]["concepts"] == {"object": 4, "scene": 3}
+    assert (tmp_path / "work" / "reports" / "table.json").is_file()
 
     lines.clear()
     again = run_train(cfg, log=lines.append)
