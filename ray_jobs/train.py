@@ -171,8 +171,8 @@ def run_train(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False) -
     started = time.perf_counter()
     cfg = with_absolute_paths(cfg)
     storage.configure(cfg.storage)
-    manifest = Manifest.read(manifest_uri(cfg.workdir))
     require_done(cfg.workdir, "preprocess", "dance preprocess --config <config>")
+    manifest = Manifest.read(manifest_uri(cfg.workdir))
     if cfg.train.variant == "dance":
         require_done(cfg.workdir, "discover", "dance discover --config <config>")
     inputs, upstream, labels, names, index = _inputs_and_labels(cfg, manifest)

@@ -32,6 +32,17 @@ def test_a_missing_upstream_stage_is_one_line_naming_the_command(tmp_path: Path)
     assert "run `dance preprocess" in result.output
 
 
+@pytest.mark.parametrize(
+    ("command", "upstream"), [("train", "dance preprocess"), ("evaluate", "dance train")]
+)
+def test_train_and_evaluate_without_their_upstream_name_the_command_to_run(
+    tmp_path: Path, command: str, upstream: str
+) -> None:
+    result = CliRunner().invoke(app, [command, "--config", "demo", "--set", f"workdir={tmp_path}"])
+    assert result.exit_code == 2
+    assert f"run `{upstream}" in result.output and "Traceback" not in result.output
+
+
 def _internal_bug(*args, **kwargs):
     raise ValueError("internal bug: not a user error")
 
