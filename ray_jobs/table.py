@@ -3,19 +3,23 @@
     the fine-tuned backbone's own head     from the finetune stage's record (its test split)
     linear probe                           the sparse layer on the standardised features
     attribute CBM                          object/scene layers on the dataset's annotations
+    LF-CBM, entangled / disentangled       motion phrases (evaluate.language_motion_file)
+                                           labelled by Eq. 3 with the run's dual encoder;
+                                           disentangled adds the object and scene concepts
     DANCE                                  the train stage's bundle (model/)
     DANCE without a type (ablations)       the same training with one concept type left out
 
 Every row except the backbone's head is a DanceModel scored by `evaluate_model`, so the
 numbers are comparable. Rows other than DANCE itself are fitted here in one process (the
 same library code the train job distributes); their bundles go to reports/table/<row>/.
-The LF-CBM rows with language motion concepts are not built yet.
+Rows whose inputs the run lacks (no annotations, no dual encoder) are left out, saying why.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,15 +27,20 @@ import pyarrow as pa
 
 from dance import storage
 from dance.concepts import (
+    LANGUAGE_CACHE_DIR,
+    MOTION_STYLES,
     annotation_outputs,
     labels_table,
+    language_motion_labels,
     read_concept_annotations,
     read_concept_bundle,
+    read_language_motion,
+    resolve_language_motion_file,
 )
 from dance.config import DanceConfig
 from dance.errors import DanceError
 from dance.manifest import Manifest
-from dance.preprocess import read_videos
+from dance.preprocess import dual_embeddings, read_videos
 from dance.progress import Log
 from dance.train import (
     DanceModel,
@@ -80,10 +89,16 @@ def _fit_row(
     variant: str,
     types: Sequence[str],
     concepts: tuple[pa.Table, dict[str, list[str]], dict[str, Any]] | None = None,
+    language_motion: LanguageMotion | None = None,
 ) -> DanceModel:
     """Fit one row's model in this process, from the workdir's features and given labels."""
     train_cfg = cfg.train.model_copy(
-        update={"variant": variant, "concept_types": list(types), "allow_empty_types": True}
+        update={
+            "variant": variant,
+            "concept_types": list(types),
+            "allow_empty_types": True,
+            "motion_concepts": "clusters" if language_motion is None else "language",
+        }
     )
     row_cfg = cfg.model_copy(update={"train": train_cfg})
     if variant == "linear_probe":
@@ -95,9 +110,53 @@ def _fit_row(
         labels,
         manifest.class_names,
     )
+    if language_motion is not None:
+        names = {**names, "motion": language_motion.phrases}
     arrays = training_arrays(table, {kind: len(values) for kind, values in names.items()})
+    if language_motion is not None:  # pseudo labels of the phrases, joined by video_id
+        row_of = {v: i for i, v in enumerate(language_motion.video_ids)}
+        rows = np.array([row_of[v] for v in arrays.video_ids])
+        arrays.motion = language_motion.labels[rows]
+        arrays.language_known = arrays.language_known & language_motion.known[rows]
     progress = fit_model(arrays, names, len(manifest.class_names), train_cfg, cfg.seed)
     return bundle_from_progress(progress, row_cfg, manifest.class_names, index, {})
+
+
+@dataclass
+class LanguageMotion:
+    """Motion phrases and their pseudo labels (Eq. 3) for every manifest video."""
+
+    phrases: list[str]
+    video_ids: list[str]
+    labels: np.ndarray  # (V, M) float32
+    known: np.ndarray  # (V,) bool: the video has a dual-encoder embedding
+
+
+def _language_motion(cfg: DanceConfig, manifest: Manifest, log: Log) -> dict[str, LanguageMotion]:
+    """Per style, the phrases of evaluate.language_motion_file labelled with the run's encoder."""
+    if cfg.evaluate.language_motion_file is None:
+        log("table: evaluate.language_motion_file is not set: no LF-CBM rows")
+        return {}
+    record = read_record(cfg.workdir, "preprocess")
+    dual = record.facts.get("dual_encoder") if record is not None else None
+    if not dual:
+        log("table: preprocess stored no dual-encoder embeddings: no LF-CBM rows")
+        return {}
+    from dance.encoders import DualEncoder
+
+    embedder = DualEncoder.from_pretrained(dual["id"], kind=dual["kind"])
+    embeddings = dual_embeddings(read_videos(cfg.workdir, columns=["video_id", "status", "dual"]))
+    uri = resolve_language_motion_file(cfg.evaluate.language_motion_file)
+    cache = storage.join(concepts_dir(cfg.workdir), LANGUAGE_CACHE_DIR, "text")
+    styles = {}
+    for style in MOTION_STYLES:
+        phrases = read_language_motion(uri, style, manifest.class_names)
+        labels, known = language_motion_labels(
+            manifest.video_ids, embeddings, phrases, embedder,
+            cfg.discover.pseudo_labels.template, dual["id"], cache,
+        )
+        styles[style] = LanguageMotion(phrases, manifest.video_ids, labels, known)
+    return styles
 
 
 def _model_row(name: str, model: DanceModel, decoded: pa.Table) -> dict[str, Any]:
@@ -140,6 +199,16 @@ def run_table(cfg: DanceConfig, log: Log) -> list[dict[str, Any]]:
         log("table: attribute CBM on the dataset's object and scene annotations")
         model = _fit_row(cfg, manifest, "dance", ["object", "scene"], attributes)
         rows.append(_model_row("attribute CBM (annotations)", model, decoded))
+    motion = _language_motion(cfg, manifest, log)
+    if "entangled" in motion:
+        log("table: LF-CBM with entangled language concepts")
+        model = _fit_row(cfg, manifest, "dance", ["motion"], language_motion=motion["entangled"])
+        rows.append(_model_row("LF-CBM, entangled language concepts", model, decoded))
+    if "disentangled" in motion:
+        log("table: LF-CBM with disentangled language concepts (+ objects, scenes)")
+        model = _fit_row(cfg, manifest, "dance", ["motion", "object", "scene"],
+                         language_motion=motion["disentangled"])
+        rows.append(_model_row("LF-CBM, disentangled language concepts", model, decoded))
     rows.append(_model_row("DANCE", DanceModel.from_pretrained(output_uri(cfg)), decoded))
     types = cfg.train.concept_types
     for left_out in types if len(types) > 1 else ():
@@ -163,11 +232,11 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     def per_type(counts: dict[str, int]) -> str:
         return " ".join(f"{k[:1]}{v}" for k, v in counts.items()) or "-"
 
-    header = f"{'method':<34} {'val %':>6} {'test %':>6}  {'concepts':<18} non-zero weights"
+    header = f"{'method':<40} {'val %':>6} {'test %':>6}  {'concepts':<18} non-zero weights"
     lines = [header, "-" * len(header)]
     for row in rows:
         lines.append(
-            f"{row['row']:<34} {cell(row['val']):>6} {cell(row['test']):>6}  "
+            f"{row['row']:<40} {cell(row['val']):>6} {cell(row['test']):>6}  "
             f"{per_type(row['concepts']):<18} {per_type(row['nonzeros'])}"
         )
     return "\n".join(lines)

@@ -36,6 +36,12 @@ from dance.concepts._label_quality import (
     quality_headline,
     run_label_quality,
 )
+from dance.concepts._language_motion import (
+    MOTION_STYLES,
+    language_motion_labels,
+    read_language_motion,
+    resolve_language_motion_file,
+)
 from dance.concepts._language_outputs import (
     ANNOTATIONS_FILE,
     LanguageOutputs,
@@ -64,6 +70,7 @@ __all__ = [
     "LABELS_SCHEMA",
     "LANGUAGE_CACHE_DIR",
     "MOTION_CLIP_COLUMNS",
+    "MOTION_STYLES",
     "ClipRef",
     "ConceptBundle",
     "DiscoverSummary",
@@ -88,6 +95,7 @@ __all__ = [
     "discover_summary",
     "filter_concepts",
     "labels_table",
+    "language_motion_labels",
     "motion_clips_from_tables",
     "motion_concept_names",
     "motion_outputs",
@@ -101,7 +109,9 @@ __all__ = [
     "read_centroids",
     "read_concept_annotations",
     "read_concept_bundle",
+    "read_language_motion",
     "resolve_answers_file",
+    "resolve_language_motion_file",
     "run_label_quality",
     "video_motion_labels",
     "write_concept_index",

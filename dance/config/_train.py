@@ -21,6 +21,12 @@ class TrainConfig(Section):
     concept_types: list[Literal["motion", "object", "scene"]] = Field(
         ["motion", "object", "scene"], description="concept types the model uses, in order"
     )
+    motion_concepts: Literal["clusters", "language"] = Field(
+        "clusters",
+        description="clusters: DANCE's pose-cluster motion concepts, BCE on their multi-hot "
+        "labels (Eq. 4); language: motion phrases with pseudo labels, trained like objects "
+        "(Eq. 5 and both cuts), as Table 1's LF-CBM rows",
+    )
     allow_empty_types: bool = Field(
         False,
         description="continue (with a warning) when a type is left with no concept after "
@@ -95,6 +101,12 @@ class EvaluateConfig(Section):
     """Evaluate / explain."""
 
     top_k: int = Field(3, ge=1, description="concept contributions shown per sample")
+    language_motion_file: str | None = Field(
+        None,
+        description="`dance evaluate --table`'s LF-CBM rows: a JSON of motion phrases "
+        "{entangled: {class: [phrase]}, disentangled: {...}}; 'synth' = the file shipped "
+        "for DANCE-Synth; None = no LF-CBM rows",
+    )
 
 
 class FinetuneConfig(Section):

@@ -37,10 +37,11 @@ def probe_labels(manifest: Manifest) -> pa.Table:
     ).cast(LABELS_SCHEMA)
 
 
-def _sources(index: Mapping[str, Any]) -> dict[str, str]:
-    """Where each concept type came from, as concepts.json says."""
+def _sources(index: Mapping[str, Any], motion_concepts: str) -> dict[str, str]:
+    """Where each concept type came from, as concepts.json and the train config say."""
     language = str(index.get("language_source") or index.get("source") or "language")
-    return {"motion": "pose clusters (FINCH)", "object": language, "scene": language}
+    motion = "pose clusters (FINCH)" if motion_concepts == "clusters" else "language phrases"
+    return {"motion": motion, "object": language, "scene": language}
 
 
 def bundle_from_progress(
@@ -76,7 +77,9 @@ def bundle_from_progress(
             kind: result.names for kind, result in progress.types.items() if result.names
         },
         class_names=list(class_names),
-        concept_sources=None if linear_probe else _sources(concept_index),
+        concept_sources=None if linear_probe else _sources(
+            concept_index, cfg.train.motion_concepts
+        ),
         metadata=metadata,
     )
 

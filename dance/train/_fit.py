@@ -152,13 +152,14 @@ def _history(state: LayerState) -> list[dict[str, float]]:
 
 
 def _layer_settings(cfg: TrainConfig, kind: str, seed: int) -> LayerSettings:
+    """Motion clusters: Eq. 4's fixed step count; language concepts: Eq. 5's early stop."""
     per = "concept" if cfg.concept_loss == "per_concept" else "sample"
-    if kind == "motion":
+    if kind == "motion" and cfg.motion_concepts == "clusters":
         return LayerSettings(lr=cfg.motion_lr, steps=cfg.motion_steps, eval_every=cfg.eval_every,
                              seed=seed, per=per)
+    offset = ("motion", "object", "scene").index(kind)  # each layer its own seeded init
     return LayerSettings(lr=cfg.concept_lr, steps=cfg.concept_max_steps,
-                         eval_every=cfg.eval_every, seed=seed + 1 + ("object", "scene").index(kind),
-                         per=per)
+                         eval_every=cfg.eval_every, seed=seed + offset, per=per)
 
 
 def _tensor(array: np.ndarray) -> torch.Tensor:
@@ -184,7 +185,7 @@ def _fit_type(
         progress.current, progress.layer = kind, state
         on_checkpoint(progress)
 
-    if kind == "motion":
+    if kind == "motion" and cfg.motion_concepts == "clusters":
         def data(rows: TrainingArrays) -> MotionData:
             return MotionData(_tensor(rows.features), _tensor(rows.motion),
                               torch.from_numpy(rows.motion_known))

@@ -95,7 +95,7 @@ STAGE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "train.sweep_tasks",
         ),
     ),
-    "evaluate": (("evaluate",), ()),
+    "evaluate": (("evaluate",), ("evaluate.language_motion_file",)),  # only --table reads it
 }
 
 
