@@ -38,6 +38,7 @@ from dance.train._data import (
 )
 from dance.train._elastic_net import ElasticNet, SolverResult, elastic_net_penalty, kkt_residual
 from dance.train._elastic_net import objective as elastic_net_objective
+from dance.train._elastic_net import summarise as summarise_solution
 from dance.train._fista import fit_proximal
 from dance.train._fit import EmptyConceptTypeError, TrainProgress, TypeResult, fit_model
 from dance.train._losses import cos3_loss, cos3_similarity, motion_loss
@@ -100,6 +101,7 @@ __all__ = [
     "pick_lambda",
     "probe_labels",
     "split_metrics",
+    "summarise_solution",
     "training_arrays",
     "validation_similarity",
     "validation_split",
