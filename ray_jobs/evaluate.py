@@ -117,15 +117,15 @@ def run_evaluate(
     )
     manifest = Manifest.read(manifest_uri(cfg.workdir))
     model = DanceModel.from_pretrained(output_uri(cfg))
-    table, failed = load_decoded(cfg, manifest)
-    metrics, predictions = evaluate_model(model, table)
+    decoded, failed = load_decoded(cfg, manifest)
+    metrics, predictions = evaluate_model(model, decoded)
     report = {
         "model": output_uri(cfg),
         "kind": model.kind,
         "concepts": {t: len(n) for t, n in model.concept_names_by_type.items()},
         "splits": metrics,
         "videos_failed_in_preprocessing": failed,
-        "videos_without_person": _without_person(cfg, table),
+        "videos_without_person": _without_person(cfg, decoded),
         "class_names": model.class_names,
         "seconds": round(time.perf_counter() - started, 3),
     }

@@ -79,6 +79,8 @@ def test_two_workers_train_evaluate_tabulate_and_a_rerun_is_skipped(tmp_path: Pa
 
     model = DanceModel.from_pretrained(str(tmp_path / "work" / "model"))
     assert model.concept_types == ["motion"] * 6 + ["object"] * 4 + ["scene"] * 3
+    plain = run_evaluate(cfg, log=lines.append)
+    assert "table" not in plain and not (tmp_path / "work" / "reports" / "table.json").exists()
     metrics = run_evaluate(cfg, log=lines.append, table=True)
     assert metrics["splits"]["test"]["num_videos"] == 15  # 16 test videos, one failed to decode
     assert metrics["videos_failed_in_preprocessing"] == 1
