@@ -86,6 +86,7 @@ def _attribute_labels(
 def _fit_row(
     cfg: DanceConfig,
     manifest: Manifest,
+    videos: pa.Table,
     variant: str,
     types: Sequence[str],
     concepts: tuple[pa.Table, dict[str, list[str]], dict[str, Any]] | None = None,
@@ -104,12 +105,9 @@ def _fit_row(
     if variant == "linear_probe":
         labels, names, index = probe_labels(manifest), {"motion": [], "objects": [], "scenes": []}, {}
     else:
-        labels, names, index = concepts or _concept_labels(cfg)
-    table, _ = join_training_table(
-        read_videos(cfg.workdir, columns=["video_id", "status", "backbone"]),
-        labels,
-        manifest.class_names,
-    )
+        assert concepts is not None  # every concept row names its labels
+        labels, names, index = concepts
+    table, _ = join_training_table(videos, labels, manifest.class_names)
     if language_motion is not None:
         names = {**names, "motion": language_motion.phrases}
     arrays = training_arrays(table, {kind: len(values) for kind, values in names.items()})
@@ -132,7 +130,9 @@ class LanguageMotion:
     known: np.ndarray  # (V,) bool: the video has a dual-encoder embedding
 
 
-def _language_motion(cfg: DanceConfig, manifest: Manifest, log: Log) -> dict[str, LanguageMotion]:
+def _language_motion(
+    cfg: DanceConfig, manifest: Manifest, videos: pa.Table, log: Log
+) -> dict[str, LanguageMotion]:
     """Per style, the phrases of evaluate.language_motion_file labelled with the run's encoder."""
     if cfg.evaluate.language_motion_file is None:
         log("table: evaluate.language_motion_file is not set: no LF-CBM rows")
@@ -145,7 +145,7 @@ def _language_motion(cfg: DanceConfig, manifest: Manifest, log: Log) -> dict[str
     from dance.encoders import DualEncoder
 
     embedder = DualEncoder.from_pretrained(dual["id"], kind=dual["kind"])
-    embeddings = dual_embeddings(read_videos(cfg.workdir, columns=["video_id", "status", "dual"]))
+    embeddings = dual_embeddings(videos)
     uri = resolve_language_motion_file(cfg.evaluate.language_motion_file)
     cache = storage.join(concepts_dir(cfg.workdir), LANGUAGE_CACHE_DIR, "text")
     styles = {}
@@ -189,32 +189,37 @@ def run_table(cfg: DanceConfig, log: Log) -> list[dict[str, Any]]:
     started = time.perf_counter()
     manifest = Manifest.read(manifest_uri(cfg.workdir))
     decoded, _ = load_decoded(cfg, manifest)
+    # read once: every fitted row joins these features with its own labels
+    videos = read_videos(cfg.workdir, columns=["video_id", "status", "backbone", "dual"])
+    discovered = _concept_labels(cfg)
     rows = [row for row in (_backbone_row(cfg),) if row is not None]
     log("table: linear probe on the backbone features")
-    rows.append(_model_row("linear probe", _fit_row(cfg, manifest, "linear_probe", []), decoded))
+    model = _fit_row(cfg, manifest, videos, "linear_probe", [])
+    rows.append(_model_row("linear probe", model, decoded))
     attributes = _attribute_labels(cfg, manifest)
     if attributes is None:
         log("table: the dataset has no concept annotations: no attribute-CBM row")
     else:
         log("table: attribute CBM on the dataset's object and scene annotations")
-        model = _fit_row(cfg, manifest, "dance", ["object", "scene"], attributes)
+        model = _fit_row(cfg, manifest, videos, "dance", ["object", "scene"], attributes)
         rows.append(_model_row("attribute CBM (annotations)", model, decoded))
-    motion = _language_motion(cfg, manifest, log)
+    motion = _language_motion(cfg, manifest, videos, log)
     if "entangled" in motion:
         log("table: LF-CBM with entangled language concepts")
-        model = _fit_row(cfg, manifest, "dance", ["motion"], language_motion=motion["entangled"])
+        model = _fit_row(cfg, manifest, videos, "dance", ["motion"], discovered,
+                         language_motion=motion["entangled"])
         rows.append(_model_row("LF-CBM, entangled language concepts", model, decoded))
     if "disentangled" in motion:
         log("table: LF-CBM with disentangled language concepts (+ objects, scenes)")
-        model = _fit_row(cfg, manifest, "dance", ["motion", "object", "scene"],
-                         language_motion=motion["disentangled"])
+        model = _fit_row(cfg, manifest, videos, "dance", ["motion", "object", "scene"],
+                         discovered, language_motion=motion["disentangled"])
         rows.append(_model_row("LF-CBM, disentangled language concepts", model, decoded))
     rows.append(_model_row("DANCE", DanceModel.from_pretrained(output_uri(cfg)), decoded))
     types = cfg.train.concept_types
     for left_out in types if len(types) > 1 else ():
         kept = [t for t in types if t != left_out]
         log(f"table: DANCE without {left_out} concepts")
-        model = _fit_row(cfg, manifest, "dance", kept)
+        model = _fit_row(cfg, manifest, videos, "dance", kept, discovered)
         rows.append(_model_row(f"DANCE without {left_out}", model, decoded))
     storage.write_json(
         {"rows": rows, "seconds": round(time.perf_counter() - started, 3)},
