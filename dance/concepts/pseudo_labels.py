@@ -99,12 +99,13 @@ def _text_embeddings(
         if cached is not None:
             return cached.astype(np.float64)
     texts = [template.replace("{concept}", concept) for concept in concepts]
-    rows = embed_normalised(embedder, texts, "concept prompts")
+    # rounded to the cache's float32 here too, so a first run and a cached rerun agree exactly
+    rows = embed_normalised(embedder, texts, "concept prompts").astype(np.float32)
     if path is not None:
         buffer = io.BytesIO()
-        np.save(buffer, rows.astype(np.float32), allow_pickle=False)
+        np.save(buffer, rows, allow_pickle=False)
         storage.write_bytes(path, buffer.getvalue())
-    return rows
+    return rows.astype(np.float64)
 
 
 def pseudo_labels(
