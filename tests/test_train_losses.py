@@ -8,7 +8,16 @@ import pytest
 import torch
 from two_worker_helpers import run_two_workers
 
-from dance.train._losses import cos3_loss, cos3_similarity, motion_loss
+from dance.train._collective import Collective
+from dance.train._losses import (
+    centre_columns,
+    cos3_loss,
+    cos3_similarity,
+    known_motion_entries,
+    motion_loss,
+    motion_loss_share,
+    prepare_cos3_targets,
+)
 
 LN2 = math.log(2.0)
 
@@ -93,6 +102,33 @@ def test_a_constant_target_concept_has_similarity_zero_and_a_finite_gradient():
     assert activations.grad[:, 1].tolist() == [0.0, 0.0, 0.0]
 
 
+def test_motion_loss_share_of_one_worker_is_the_motion_loss():
+    logits = _t([[0.0, math.log(3.0)], [2.0, -1.0]])
+    targets, known = _t([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([True, False])
+    entries = known_motion_entries(known, 2, Collective())
+    assert entries == 2.0
+    share = motion_loss_share(logits, targets, known, entries, world_size=1)
+    assert share.item() == motion_loss(logits, targets, known).item()
+
+
+def test_prepared_targets_give_the_same_similarity_as_raw_targets():
+    prepared = prepare_cos3_targets(_t(TARGETS), torch.float64)
+    for per in ("concept", "sample"):
+        assert cos3_similarity(_t(ACTIVATIONS), prepared, per).tolist() == pytest.approx(
+            cos3_similarity(_t(ACTIVATIONS), _t(TARGETS), per).tolist(), abs=1e-14
+        )
+
+
+def test_centred_features_through_a_bias_free_layer_skip_the_activation_mean():
+    # mean(X) W^T is the mean of X W^T, so centring the features centres the activations.
+    features = _t([[1.0, 0.0], [0.0, 2.0], [3.0, 1.0]])
+    weight = _t([[1.0, 0.0], [0.0, 1.0], [1.0, 1.5]])  # activations = the rows of X W^T
+    targets = _t([[0.0, 1.0, 2.0], [1.0, 0.0, 0.0], [5.0, 2.0, 1.0]])
+    plain = cos3_similarity(features @ weight.T, targets)
+    centred = cos3_similarity(centre_columns(features) @ weight.T, targets, centred=True)
+    assert centred.tolist() == pytest.approx(plain.tolist(), abs=1e-14)
+
+
 def test_cos3_similarity_rejects_an_unknown_reading():
     with pytest.raises(ValueError, match="per must be"):
         cos3_similarity(_t(ACTIVATIONS), _t(TARGETS), per="row")
@@ -113,11 +149,21 @@ def _problem() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, 
 def _losses_and_gradients(collective, rows: slice) -> dict[str, torch.Tensor]:
     features, weight, labels, known, pseudo = _problem()
     results = {}
-    for name in ("motion", "concept", "sample"):
+    for name in ("motion", "motion_share", "concept", "sample"):
         parameter = weight.clone().requires_grad_(True)
         activations = features[rows] @ parameter.T
         if name == "motion":
             loss = motion_loss(activations, labels[rows], known[rows], collective)
+        elif name == "motion_share":
+            entries = known_motion_entries(known[rows], 3, collective)
+            share = motion_loss_share(activations, labels[rows], known[rows], entries,
+                                      collective.world_size)
+            share.backward()
+            collective.average_gradients([parameter])
+            # the mean of the workers' shares is the global loss
+            loss = collective.sum(share.detach()) / collective.world_size
+            results[name], results[f"{name}_grad"] = loss, parameter.grad
+            continue
         else:
             loss = cos3_loss(activations, pseudo[rows], name, collective)
         loss.backward()
@@ -137,12 +183,12 @@ def _uneven_shard(collective, rank: int) -> dict[str, torch.Tensor]:
 
 @pytest.mark.slow
 def test_two_workers_compute_the_one_process_losses_and_gradients():
-    from dance.train._collective import Collective
 
     whole = _losses_and_gradients(Collective(), slice(0, 7))
     ranks = run_two_workers(_uneven_shard)
+    assert torch.allclose(whole["motion_share"], whole["motion"], rtol=0, atol=1e-15)
     for rank in ranks:
-        for name in ("motion", "concept", "sample"):
+        for name in ("motion", "motion_share", "concept", "sample"):
             assert torch.allclose(rank[name], whole[name], rtol=0, atol=1e-12), name
             assert torch.allclose(rank[f"{name}_grad"], whole[f"{name}_grad"], rtol=0,
                                   atol=1e-12), name

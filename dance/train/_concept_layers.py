@@ -33,7 +33,17 @@ import torch
 
 from dance.errors import InputError
 from dance.train._collective import Collective
-from dance.train._losses import SimilarityReading, cos3_loss, cos3_similarity, motion_loss
+from dance.train._losses import (
+    Cos3Targets,
+    SimilarityReading,
+    centre_columns,
+    cos3_loss,
+    cos3_similarity,
+    known_motion_entries,
+    motion_loss,
+    motion_loss_share,
+    prepare_cos3_targets,
+)
 
 _ONE_PROCESS = Collective()
 _STATE_FORMAT = "dance.concept_layer_state"
@@ -274,8 +284,10 @@ def _fit(
             continue
         with torch.no_grad():
             validation = float(val_loss(layer))
-        # The train loss is the one this step's update was computed from.
-        history.append((step, float(loss.detach()), validation))
+            # The train loss is the one this step's update was computed from: the mean of
+            # the workers' losses (shares of it, or the global loss itself on each).
+            trained = collective.sum(loss.detach().reshape(1)) / collective.world_size
+        history.append((step, float(trained), validation))
         improved = validation < best_val
         if improved:
             best_step, best_val = step, validation
@@ -334,10 +346,13 @@ def fit_motion_layer(
             )
     layer = new_concept_layer(train.features.shape[1], train.targets.shape[1], "xavier",
                               settings.seed).to(train.features.device)
+    entries = known_motion_entries(train.known, train.targets.shape[1], collective)
     return _fit(
         "motion",
         layer,
-        lambda net: motion_loss(net(train.features), train.targets, train.known, collective),
+        lambda net: motion_loss_share(
+            net(train.features), train.targets, train.known, entries, collective.world_size
+        ),
         lambda net: motion_loss(net(val.features), val.targets, val.known, collective),
         settings,
         collective,
@@ -359,11 +374,24 @@ def fit_language_layer(
     _check_dims(train.features, train.targets, val.features, val.targets)
     layer = new_concept_layer(train.features.shape[1], train.targets.shape[1], "default",
                               settings.seed).to(train.features.device)
+    # Prepared once per fit: the targets' centred cubes, and the features centred by their
+    # global means, so that a bias-free layer's outputs are centred too (mean(X) W^T is
+    # the mean of X W^T). A step then makes three all-reduces: the loss's sums, their
+    # gradient, and the weights' gradient.
+    dtype = layer.weight.dtype
+    train_targets = prepare_cos3_targets(train.targets, dtype, collective)
+    val_targets = prepare_cos3_targets(val.targets, dtype, collective)
+    train_centred = centre_columns(train.features, collective)
+    val_centred = centre_columns(val.features, collective)
+
+    def loss(net: torch.nn.Linear, features: torch.Tensor, targets: Cos3Targets) -> torch.Tensor:
+        return cos3_loss(net(features), targets, settings.per, collective, centred=True)
+
     return _fit(
         "language",
         layer,
-        lambda net: cos3_loss(net(train.features), train.targets, settings.per, collective),
-        lambda net: cos3_loss(net(val.features), val.targets, settings.per, collective),
+        lambda net: loss(net, train_centred, train_targets),
+        lambda net: loss(net, val_centred, val_targets),
         settings,
         collective,
         stop_without_improvement=True,

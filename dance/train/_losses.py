@@ -30,6 +30,7 @@ interpretability cut drops such a concept (0 <= its threshold).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -49,25 +50,83 @@ def motion_loss(
     collective: Collective = _ONE_PROCESS,
 ) -> torch.Tensor:
     """Eq. 4: BCE with logits averaged over all known (row, concept) entries of all workers."""
+    _check_motion(logits, targets, known)
+    count = _known_entries(known, logits.shape[1], logits.dtype, logits.device)
+    return collective.sum(_bce_sum(logits, targets, known)) / collective.sum(count)
+
+
+def motion_loss_share(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    known: torch.Tensor,
+    total_entries: float,
+    world_size: int,
+) -> torch.Tensor:
+    """This worker's share of Eq. 4 for training: no collective, the count given once.
+
+    The share is the worker's BCE sum / (the known entries of all workers / world_size).
+    Its gradient, averaged over workers (``Collective.average_gradients``), is exactly
+    the gradient of the global loss, and the mean of the shares is its value: the rule
+    DistributedDataParallel relies on. Eq. 4 is a plain sum over entries, so unlike
+    cos^3 it needs no collective inside the loss, and a training step makes a single
+    all-reduce, the gradient's.
+    """
+    _check_motion(logits, targets, known)
+    # divided (not multiplied by the inverse) so one worker computes exactly motion_loss
+    return _bce_sum(logits, targets, known) / (total_entries / world_size)
+
+
+def known_motion_entries(known: torch.Tensor, concepts: int, collective: Collective) -> float:
+    """The number of known (row, concept) entries over all workers (one all-reduce)."""
+    count = _known_entries(known, concepts, torch.float64, known.device)
+    return float(collective.sum(count.reshape(1)).item())
+
+
+def _check_motion(logits: torch.Tensor, targets: torch.Tensor, known: torch.Tensor) -> None:
     if logits.shape != targets.shape or logits.ndim != 2:
         raise ValueError(f"logits {tuple(logits.shape)} and targets {tuple(targets.shape)}")
     if known.shape != logits.shape[:1] or known.dtype != torch.bool:
         raise ValueError(f"known must be a bool vector of {logits.shape[0]} rows")
+
+
+def _bce_sum(logits: torch.Tensor, targets: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
     # Selecting the known rows (rather than multiplying by a mask) keeps a masked row's
     # non-finite logits out of both the value and the gradient.
-    entries = F.binary_cross_entropy_with_logits(
+    return F.binary_cross_entropy_with_logits(
         logits[known], targets[known].to(logits.dtype), reduction="sum"
     )
-    count = torch.tensor(float(known.sum()) * logits.shape[1], dtype=logits.dtype,
-                         device=logits.device)
-    return collective.sum(entries) / collective.sum(count)
 
 
-def _centred_cubes(values: torch.Tensor, collective: Collective) -> torch.Tensor:
-    """(values - global column mean)^3."""
-    rows = torch.tensor(float(values.shape[0]), dtype=values.dtype, device=values.device)
-    mean = collective.sum(values.sum(dim=0)) / collective.sum(rows)
-    return (values - mean) ** 3
+def _known_entries(known: torch.Tensor, concepts: int, dtype: torch.dtype,
+                   device: torch.device) -> torch.Tensor:
+    return torch.tensor(float(known.sum()) * concepts, dtype=dtype, device=device)
+
+
+@dataclass(frozen=True)
+class Cos3Targets:
+    """Pseudo labels prepared once for Eq. 5: they never change while a layer trains.
+
+    ``cubes`` are this worker's rows, centred by the global column means and cubed;
+    ``squares`` the global per-concept sums of their squares; ``rows`` the global row
+    count. Preparing them once takes the targets' arithmetic and three all-reduces out
+    of every training step.
+    """
+
+    cubes: torch.Tensor  # (n, M) this worker's rows
+    squares: torch.Tensor  # (M,) summed over all workers' rows
+    rows: torch.Tensor  # () all workers' rows
+
+
+def prepare_cos3_targets(
+    targets: torch.Tensor, dtype: torch.dtype, collective: Collective = _ONE_PROCESS
+) -> Cos3Targets:
+    """Centred cubes of the pseudo labels in `dtype`, with their global statistics."""
+    if targets.ndim != 2:
+        raise ValueError(f"targets must be (rows, M), not {tuple(targets.shape)}")
+    values = targets.to(dtype)
+    rows = collective.sum(torch.tensor(float(values.shape[0]), dtype=dtype, device=values.device))
+    cubes = (values - collective.sum(values.sum(dim=0)) / rows) ** 3
+    return Cos3Targets(cubes, collective.sum((cubes * cubes).sum(dim=0)), rows)
 
 
 def _safe_cosine(
@@ -80,44 +139,67 @@ def _safe_cosine(
     return dot / torch.where(product > 0, product, torch.ones_like(product)).sqrt()
 
 
+def centre_columns(values: torch.Tensor, collective: Collective = _ONE_PROCESS) -> torch.Tensor:
+    """`values` minus their column means over all workers' rows (not differentiable)."""
+    with torch.no_grad():
+        rows = collective.sum(torch.tensor(float(values.shape[0]), dtype=torch.float64))
+        total = collective.sum(values.to(torch.float64).sum(dim=0))
+        return values - (total / rows).to(values.dtype)
+
+
 def cos3_similarity(
     activations: torch.Tensor,
-    targets: torch.Tensor,
+    targets: torch.Tensor | Cos3Targets,
     per: SimilarityReading = "concept",
     collective: Collective = _ONE_PROCESS,
+    centred: bool = False,
 ) -> torch.Tensor:
-    """Cosine of centred cubes: (M,) global values per concept, or (n,) this worker's rows."""
-    if activations.shape != targets.shape or activations.ndim != 2:
+    """Cosine of centred cubes: (M,) global values per concept, or (n,) this worker's rows.
+
+    ``centred=True`` says the activations already have zero global column means, as a
+    bias-free layer's outputs have on ``centre_columns(features)``: the step then skips
+    the mean's all-reduce and its gradient's.
+    """
+    if per not in ("concept", "sample"):
+        raise ValueError(f"per must be 'concept' or 'sample', not {per!r}")
+    if not isinstance(targets, Cos3Targets):
+        if activations.shape != targets.shape:
+            raise ValueError(
+                f"activations {tuple(activations.shape)} and targets {tuple(targets.shape)}"
+            )
+        targets = prepare_cos3_targets(targets, activations.dtype, collective)
+    if activations.shape != targets.cubes.shape or activations.ndim != 2:
         raise ValueError(
-            f"activations {tuple(activations.shape)} and targets {tuple(targets.shape)}"
+            f"activations {tuple(activations.shape)} and targets {tuple(targets.cubes.shape)}"
         )
-    cubes_a = _centred_cubes(activations, collective)
-    cubes_z = _centred_cubes(targets.to(activations.dtype), collective)
+    if not centred:
+        activations = activations - collective.sum(activations.sum(dim=0)) / targets.rows
+    cubes = activations**3
     if per == "concept":
-        return _safe_cosine(
-            collective.sum((cubes_a * cubes_z).sum(dim=0)),
-            collective.sum((cubes_a * cubes_a).sum(dim=0)),
-            collective.sum((cubes_z * cubes_z).sum(dim=0)),
+        # the two sums travel in one all-reduce (and one in the backward pass)
+        sums = collective.sum(
+            torch.stack([(cubes * targets.cubes).sum(dim=0), (cubes * cubes).sum(dim=0)])
         )
-    if per == "sample":
-        return _safe_cosine(
-            (cubes_a * cubes_z).sum(dim=1),
-            (cubes_a * cubes_a).sum(dim=1),
-            (cubes_z * cubes_z).sum(dim=1),
-        )
-    raise ValueError(f"per must be 'concept' or 'sample', not {per!r}")
+        return _safe_cosine(sums[0], sums[1], targets.squares)
+    return _safe_cosine(
+        (cubes * targets.cubes).sum(dim=1),
+        (cubes * cubes).sum(dim=1),
+        (targets.cubes * targets.cubes).sum(dim=1),
+    )
 
 
 def cos3_loss(
     activations: torch.Tensor,
-    targets: torch.Tensor,
+    targets: torch.Tensor | Cos3Targets,
     per: SimilarityReading = "concept",
     collective: Collective = _ONE_PROCESS,
+    centred: bool = False,
 ) -> torch.Tensor:
     """Minus the mean cos^3 similarity: over concepts, or over all rows of all workers."""
-    similarity = cos3_similarity(activations, targets, per, collective)
+    similarity = cos3_similarity(activations, targets, per, collective, centred)
     if per == "concept":
         return -similarity.mean()
-    rows = torch.tensor(float(similarity.shape[0]), dtype=similarity.dtype,
-                        device=similarity.device)
-    return -collective.sum(similarity.sum()) / collective.sum(rows)
+    rows = targets.rows if isinstance(targets, Cos3Targets) else collective.sum(
+        torch.tensor(float(similarity.shape[0]), dtype=similarity.dtype, device=similarity.device)
+    )
+    return -collective.sum(similarity.sum()) / rows
