@@ -10,7 +10,13 @@ from actors._device import assigned_device
 from dance import storage
 from dance.config import DanceConfig
 from dance.pose.estimator import build_pose_estimator
-from dance.preprocess import POSED_SCHEMA, annotation_reader, pose_batch, rows_to_table
+from dance.preprocess import (
+    POSED_SCHEMA,
+    annotation_reader,
+    features_only_batch,
+    pose_batch,
+    rows_to_table,
+)
 
 
 class PoseStage:
@@ -20,12 +26,16 @@ class PoseStage:
     the `annotations` backend reads the dataset's keypoints for those frames instead.
     """
 
-    def __init__(self, cfg: DanceConfig) -> None:
-        """Build the pose backend (on a GPU when the stage was given one)."""
+    def __init__(self, cfg: DanceConfig, features_only: bool = False) -> None:
+        """Build the pose backend (on a GPU when the stage was given one); none when
+        `features_only` (a shifted test set: rows pass on without clips)."""
         storage.configure(cfg.storage)
         self._config = cfg.pose
+        self._features_only = features_only
         self._estimator = None
         self._annotations = None
+        if features_only:
+            return
         if cfg.pose.backend == "annotations":
             from dance.pose.estimator import AnnotationPoseSource
 
@@ -36,6 +46,8 @@ class PoseStage:
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         """Clip rows (all rejected no_person without a person) or a pose_error per video."""
+        if self._features_only:
+            return rows_to_table(features_only_batch(batch.to_pylist()), POSED_SCHEMA)
         rows = pose_batch(
             batch.to_pylist(), self._config, estimator=self._estimator, annotations=self._annotations
         )

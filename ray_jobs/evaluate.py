@@ -1,7 +1,8 @@
 """The evaluate job: the trained bundle on every decoded video -> <workdir>/reports/.
 
     model/ (DanceModel) + videos/ (backbone features) + the manifest (labels, splits)
-      -> per split (train, val, test): top-1, top-5, per-class accuracy, confusion matrix
+      -> per split (train, val, test, and the shifted test set where preprocess stored one):
+         top-1, top-5, per-class accuracy, confusion matrix
       -> reports/metrics.json, reports/predictions.parquet (one row per decoded video),
          and the evaluate stage record
 
@@ -40,24 +41,50 @@ from dance.workdir import (
     manifest_uri,
     reports_dir,
     require_done,
+    shifted_workdir,
+    videos_dir,
 )
 from ray_jobs._runtime import job_main, with_absolute_paths
 from ray_jobs.train import output_uri
 
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.parquet"
+SHIFTED = "shifted"  # the split name of the shifted test set's videos
 BATCH_ROWS = 4096  # features scored per batch: bounded memory on large datasets
 
 
-def load_decoded(cfg: DanceConfig, manifest: Manifest) -> tuple[pa.Table, int]:
-    """(video_id, features, label, split) of every decoded video, and the failed count."""
-    videos = read_videos(cfg.workdir, columns=["video_id", "status", "backbone"])
+def _decoded(workdir: str, manifest: Manifest) -> tuple[pa.Table, int]:
+    """(video_id, features, label, split) of a workdir's decoded videos, and the failed count."""
+    videos = read_videos(workdir, columns=["video_id", "status", "backbone"])
     ok = videos.filter(pc.equal(videos["status"], "ok"))
     table = join_on_video_id(
         ok.select(["video_id", "backbone"]).rename_columns(["video_id", "features"]),
         manifest.table.select(["video_id", "label", "split"]),
     )
     return table.sort_by("video_id"), videos.num_rows - ok.num_rows
+
+
+def load_decoded(cfg: DanceConfig, manifest: Manifest) -> tuple[pa.Table, int]:
+    """(video_id, features, label, split) of every decoded video, and the failed count.
+
+    The shifted test set's videos, where preprocess stored them, come last with split
+    `shifted`.
+    """
+    table, failed = _decoded(cfg.workdir, manifest)
+    shifted = shifted_workdir(cfg.workdir)
+    if not storage.exists(manifest_uri(shifted)) or not storage.exists(videos_dir(shifted)):
+        return table, failed
+    extra, extra_failed = _decoded(shifted, Manifest.read(manifest_uri(shifted)))
+    extra = extra.set_column(
+        extra.schema.get_field_index("split"), "split",
+        pa.array([SHIFTED] * extra.num_rows, pa.string()),
+    )
+    return pa.concat_tables([table, extra.cast(table.schema)]), failed + extra_failed
+
+
+def evaluated_splits(table: pa.Table) -> tuple[str, ...]:
+    """train, val, test, and shifted where the table has shifted videos."""
+    return (*SPLITS, SHIFTED) if SHIFTED in set(table["split"].to_pylist()) else SPLITS
 
 
 def _without_person(cfg: DanceConfig, table: pa.Table) -> dict[str, int]:
@@ -67,7 +94,7 @@ def _without_person(cfg: DanceConfig, table: pa.Table) -> dict[str, int]:
     except (FileNotFoundError, storage.StorageError):
         return {}
     unknown = set(labels.filter(pc.invert(labels["motion_known"]))["video_id"].to_pylist())
-    counts = {split: 0 for split in SPLITS}
+    counts = dict.fromkeys(evaluated_splits(table), 0)
     for video_id, split in zip(table["video_id"].to_pylist(), table["split"].to_pylist(),
                                strict=True):
         counts[split] += video_id in unknown
@@ -92,7 +119,7 @@ def evaluate_model(
     splits = np.asarray(table["split"].to_pylist(), dtype=object)
     labels = table["label"].to_numpy()
     metrics = {}
-    for split in SPLITS:
+    for split in evaluated_splits(table):
         rows = splits == split
         result = split_metrics(labels[rows], all_logits[rows], model.class_names, top_k)
         result["most_confused"] = most_confused(result["confusion"], model.class_names)[:10]
@@ -132,9 +159,11 @@ def run_evaluate(
     out = reports_dir(cfg.workdir)
     storage.write_parquet(predictions, storage.join(out, PREDICTIONS_FILE))
     storage.write_json(report, storage.join(out, METRICS_FILE))
-    headline = {s: metrics[s]["top1"] for s in SPLITS}
-    run.finish(facts={"top1": headline}, counts={s: metrics[s]["num_videos"] for s in SPLITS})
-    for split in ("val", "test"):
+    headline = {s: metrics[s]["top1"] for s in metrics}
+    run.finish(facts={"top1": headline}, counts={s: metrics[s]["num_videos"] for s in metrics})
+    for split in ("val", "test", SHIFTED):
+        if split not in metrics:
+            continue
         m = metrics[split]
         if m["num_videos"]:
             log(f"{split}: top-1 {m['top1']:.3f}, top-5 {m['top5']:.3f} on {m['num_videos']} videos")

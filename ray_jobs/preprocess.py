@@ -10,6 +10,9 @@ Graph (one Ray Data pipeline; every stage an actor pool sized from config):
       -> PartWriter         clips part, then videos part (the commit), per block
     driver iterates the writer's small report rows, then summarises all outputs.
 
+A shifted test set (<workdir>/shifted/manifest.parquet, where the dataset has one) then
+goes through the same graph without pose into <workdir>/shifted/videos/.
+
     python -m ray_jobs.preprocess --config demo [--set key=value ...]
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from dance import storage
@@ -41,7 +45,7 @@ from dance.preprocess import (
     sweep_stale_spills,
 )
 from dance.progress import Log, log_to_stderr
-from dance.workdir import begin_stage, manifest_uri, summary_uri
+from dance.workdir import begin_stage, manifest_uri, shifted_workdir, summary_uri
 from ray_jobs._placement import map_batches_args
 from ray_jobs._runtime import aws_runtime_env, ensure_ray, job_main, with_absolute_paths
 
@@ -75,8 +79,13 @@ def build_dataset(
     plan: DecodePlan,
     models: EncoderModels,
     log: Log,
+    features_only: bool = False,
 ) -> Any:
-    """The Ray Data pipeline from (video_id, uri) items to the writer's report rows."""
+    """The Ray Data pipeline from (video_id, uri) items to the writer's report rows.
+
+    `features_only` (a shifted test set) skips the pose model: videos get encoder
+    outputs and no clips.
+    """
     import ray
 
     from actors.backbone import BackboneStage
@@ -110,7 +119,7 @@ def build_dataset(
     ds = stage(
         ds, DecodeStage, cfg.preprocess.decode, {"plan": plan, "storage_config": cfg.storage}
     )
-    ds = stage(ds, PoseStage, cfg.pose.resources, {"cfg": cfg})
+    ds = stage(ds, PoseStage, cfg.pose.resources, {"cfg": cfg, "features_only": features_only})
     if models.backbone:
         kwargs = {"model": models.backbone, "storage_config": cfg.storage}
         ds = stage(ds, BackboneStage, cfg.backbone.resources, kwargs)
@@ -156,6 +165,47 @@ def _check_outputs(workdir: str, manifest_ids: Sequence[str], log: Log) -> None:
         log(f"note: {len(extra)} video(s) in videos/ are not in the manifest (an older manifest?)")
 
 
+def _todo(manifest: Manifest, done: set[str]) -> list[dict[str, str]]:
+    """(video_id, uri) of the manifest's videos not yet in videos/."""
+    table = manifest.table
+    return [
+        {"video_id": video_id, "uri": uri}
+        for video_id, uri in zip(
+            table.column("video_id").to_pylist(), table.column("uri").to_pylist(), strict=True
+        )
+        if video_id not in done
+    ]
+
+
+def preprocess_shifted(cfg: DanceConfig, models: EncoderModels, log: Log) -> dict[str, int]:
+    """Backbone and dual features of the shifted test set, if the manifest stage wrote one.
+
+    Its videos go to <workdir>/shifted/videos/ through the same decode and encoder stages,
+    without pose (scoring reads features only); resumable like the main run.
+    """
+    workdir = shifted_workdir(cfg.workdir)
+    if not storage.exists(manifest_uri(workdir)):
+        return {}
+    manifest = Manifest.read(manifest_uri(workdir))
+    for leftover in remove_stale_temp_files(workdir) + remove_orphan_clip_parts(workdir):
+        log(f"resume: removed {leftover} (left by an interrupted run)")
+    items = _todo(manifest, done_video_ids(workdir))
+    log(f"preprocess: shifted test set: {len(manifest)} videos, {len(items)} to do "
+        f"(features only, no pose)")
+    if items:
+        ensure_ray(cfg, log)
+        plan = replace(decode_plan(cfg, models), pose_frames=False)
+        shifted = cfg.model_copy(update={"workdir": workdir})
+        dataset = build_dataset(shifted, items, plan, models, log, features_only=True)
+        for _ in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+            pass
+    _check_outputs(workdir, manifest.video_ids, log)
+    statuses = read_videos(workdir, columns=["status"]).column("status").to_pylist()
+    ok = statuses.count("ok")
+    log(f"preprocess: shifted test set: {ok} of {len(statuses)} videos ok -> {workdir}")
+    return {"shifted_videos": len(statuses), "shifted_videos_ok": ok}
+
+
 def run_preprocess(
     cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False
 ) -> PreprocessSummary:
@@ -185,15 +235,7 @@ def run_preprocess(
     swept = sweep_stale_spills(cfg.preprocess.spill_dir)
     if swept:
         log(f"resume: removed {swept} frame spill file(s) of dead workers")
-    done = done_video_ids(workdir)
-    table = manifest.table
-    items = [
-        {"video_id": video_id, "uri": uri}
-        for video_id, uri in zip(
-            table.column("video_id").to_pylist(), table.column("uri").to_pylist(), strict=True
-        )
-        if video_id not in done
-    ]
+    items = _todo(manifest, done_video_ids(workdir))
     log(
         f"preprocess: {len(manifest)} videos in the manifest, {len(items)} to do, "
         f"{len(manifest) - len(items)} already done"
@@ -214,6 +256,7 @@ def run_preprocess(
     summary.frames_this_run = sum(int(r["num_frames"] or 0) for r in reports)
     summary.seconds = time.perf_counter() - started
     _check_outputs(workdir, manifest.video_ids, log)
+    shifted = preprocess_shifted(cfg, models, log)
     storage.write_json(summary.to_dict(), summary_uri(workdir, "preprocess"))
     run.finish(
         facts=preprocess_facts(cfg, models, inputs),
@@ -223,6 +266,7 @@ def run_preprocess(
             "clips": summary.clips,
             "clips_kept": summary.clips_kept,
             "processed_this_run": summary.processed_this_run,
+            **shifted,
         },
     )
     log(summary.describe())

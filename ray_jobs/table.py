@@ -9,6 +9,8 @@
     DANCE                                  the train stage's bundle (model/)
     DANCE without a type (ablations)       the same training with one concept type left out
 
+Columns: val and test accuracy, and the shifted test set's where preprocess stored one.
+
 Every row except the backbone's head is a DanceModel scored by `evaluate_model`, so the
 numbers are comparable. Rows other than DANCE itself are fitted here in one process (the
 same library code the train job distributes); their bundles go to reports/table/<row>/.
@@ -51,11 +53,11 @@ from dance.train import (
     training_arrays,
 )
 from dance.workdir import concepts_dir, manifest_uri, read_record, reports_dir
-from ray_jobs.evaluate import evaluate_model, load_decoded
+from ray_jobs.evaluate import SHIFTED, evaluate_model, load_decoded
 from ray_jobs.train import output_uri
 
 TABLE_JSON = "table.json"
-SPLIT_COLUMNS = ("val", "test")
+SPLIT_COLUMNS = ("val", "test", SHIFTED)
 
 
 def _concept_labels(cfg: DanceConfig) -> tuple[pa.Table, dict[str, list[str]], dict[str, Any]]:
@@ -168,7 +170,7 @@ def _model_row(name: str, model: DanceModel, decoded: pa.Table) -> dict[str, Any
     }
     return {
         "row": name,
-        **{split: metrics[split]["top1"] for split in SPLIT_COLUMNS},
+        **{split: metrics[split]["top1"] for split in SPLIT_COLUMNS if split in metrics},
         "concepts": {k: len(v) for k, v in model.concept_names_by_type.items()},
         "nonzeros": {k: v for k, v in nonzero.items() if v or k in model.concept_names_by_type},
     }
@@ -237,11 +239,13 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
     def per_type(counts: dict[str, int]) -> str:
         return " ".join(f"{k[:1]}{v}" for k, v in counts.items()) or "-"
 
-    header = f"{'method':<40} {'val %':>6} {'test %':>6}  {'concepts':<18} non-zero weights"
+    splits = [s for s in SPLIT_COLUMNS if any(s in row for row in rows)]
+    header = (f"{'method':<40} " + " ".join(f"{s + ' %':>9}" for s in splits)
+              + f"  {'concepts':<18} non-zero weights")
     lines = [header, "-" * len(header)]
     for row in rows:
         lines.append(
-            f"{row['row']:<40} {cell(row['val']):>6} {cell(row['test']):>6}  "
-            f"{per_type(row['concepts']):<18} {per_type(row['nonzeros'])}"
+            f"{row['row']:<40} " + " ".join(f"{cell(row.get(s)):>9}" for s in splits)
+            + f"  {per_type(row['concepts']):<18} {per_type(row['nonzeros'])}"
         )
     return "\n".join(lines)

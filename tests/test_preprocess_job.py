@@ -84,6 +84,17 @@ def test_summary_counts_match_the_outputs_and_ground_truth_scores_zero(reference
     assert saved["videos"] == len(manifest) and saved["clips_kept"] == summary.clips_kept
 
 
+def test_the_shifted_test_set_gets_encoder_features_and_no_clips(reference_run):
+    cfg, manifest, _ = reference_run
+    shifted = Manifest.read(str(Path(cfg.workdir) / "shifted" / "manifest.parquet"))
+    assert len(shifted) == len(manifest.split("test"))  # DANCE-Synth re-renders each test video
+    videos = rows_by_id(Path(cfg.workdir) / "shifted" / "videos")
+    assert sorted(videos) == sorted(shifted.video_ids)
+    for row in videos.values():
+        assert row["status"] == "ok" and len(row["backbone"]) == 32 and len(row["dual"]) == 16
+    assert not clips_by_id(Path(cfg.workdir) / "shifted" / "clips")  # no pose was run
+
+
 def test_a_rerun_of_a_finished_job_processes_nothing(reference_run):
     cfg, manifest, _ = reference_run
     before = rows_by_id(Path(cfg.workdir) / "videos")

@@ -67,7 +67,7 @@ def test_two_workers_train_evaluate_tabulate_and_a_rerun_is_skipped(tmp_path: Pa
     from ray_jobs.evaluate import run_evaluate
     from ray_jobs.train import run_train
 
-    config = make_train_workdir(tmp_path)
+    config = make_train_workdir(tmp_path, shifted=True)
     cfg = load_config(str(config))
     lines: list[str] = []
     report = run_train(cfg, log=lines.append)
@@ -85,13 +85,16 @@ def test_two_workers_train_evaluate_tabulate_and_a_rerun_is_skipped(tmp_path: Pa
     assert metrics["splits"]["test"]["num_videos"] == 15  # 16 test videos, one failed to decode
     assert metrics["videos_failed_in_preprocessing"] == 1
     assert metrics["splits"]["test"]["top1"] >= 0.9
+    assert metrics["splits"]["shifted"]["num_videos"] == 16  # the shifted test set, scored apart
     predictions = pq.read_table(tmp_path / "work" / "reports" / "predictions.parquet")
-    assert predictions.num_rows == 79 and len(set(predictions["video_id"].to_pylist())) == 79
+    assert predictions.num_rows == 79 + 16 and len(set(predictions["video_id"].to_pylist())) == 95
+    assert predictions["split"].to_pylist().count("shifted") == 16
 
     rows = {row["row"]: row for row in metrics["table"]}
     assert set(rows) == {"linear probe", "DANCE", "DANCE without motion",
                          "DANCE without object", "DANCE without scene"}
     assert rows["DANCE"]["test"] == metrics["splits"]["test"]["top1"]  # the same scoring code
+    assert rows["DANCE"]["shifted"] == metrics["splits"]["shifted"]["top1"]
     assert rows["DANCE without motion"]["concepts"] == {"object": 4, "scene": 3}
     assert (tmp_path / "work" / "reports" / "table.json").is_file()
 

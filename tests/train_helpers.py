@@ -18,7 +18,7 @@ from dance.concepts import labels_table, write_concept_index, write_labels
 from dance.config import load_config
 from dance.manifest import Manifest, ManifestRecord
 from dance.preprocess import write_part
-from dance.workdir import begin_stage, concepts_dir, manifest_uri
+from dance.workdir import begin_stage, concepts_dir, manifest_uri, shifted_workdir
 
 CLASSES = ["clap", "jump", "run", "wave"]
 SPLIT_COUNTS = {"train": 12, "val": 4, "test": 4}  # videos per class
@@ -46,9 +46,13 @@ def write_config(tmp_path: Path, extra: str = "") -> Path:
 
 
 def make_train_workdir(
-    tmp_path: Path, seed: int = 0, failed: int = 1, extra_config: str = ""
+    tmp_path: Path, seed: int = 0, failed: int = 1, extra_config: str = "", shifted: bool = False
 ) -> Path:
-    """Write the workdir (and its config); return the config path."""
+    """Write the workdir (and its config); return the config path.
+
+    `shifted`: also a shifted test set in <workdir>/shifted (the test videos' features
+    moved by one offset common to all of them, as a change of context would move them).
+    """
     config = write_config(tmp_path, extra_config)
     cfg = load_config(str(config))
     workdir = cfg.workdir
@@ -111,7 +115,26 @@ def make_train_workdir(
         "language_source": "answers",
         "dual_encoder": "synthetic",
     })
+    if shifted:
+        _write_shifted(workdir, records, labels, features, rng)
     begin_stage(workdir, "discover", config_json, upstream=["preprocess"], log=_quiet).finish(
         facts={"concepts": {"motion": MOTION, "objects": OBJECTS, "scenes": SCENES}}
     )
     return config
+
+
+def _write_shifted(workdir: str, records: list[ManifestRecord], labels: list[int],
+                   features: np.ndarray, rng: np.random.Generator) -> None:
+    """<workdir>/shifted: the test videos again, their features moved by one offset."""
+    offset = rng.normal(0, 0.8, DIM).astype(np.float32)
+    test = [i for i, r in enumerate(records) if r.split == "test"]
+    shifted = [ManifestRecord(f"{records[i].video_id}_shifted", f"/data/{records[i].video_id}"
+                              "_shifted.mp4", records[i].label_name, "test") for i in test]
+    root = shifted_workdir(workdir)
+    Manifest.from_records(shifted, class_names=CLASSES).write(manifest_uri(root))
+    write_part(root, [
+        {"video_id": r.video_id, "status": "ok", "error": None, "num_frames": 32, "fps": 25.0,
+         "height": 64, "width": 64, "keyframes": [0],
+         "backbone": (features[i] + offset).tolist(), "dual": None}
+        for r, i in zip(shifted, test, strict=True)
+    ], [])

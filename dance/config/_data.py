@@ -52,6 +52,12 @@ class DatasetConfig(BaseModel):
     manifest: str | None = Field(
         None, description="an existing manifest.parquet to use instead of scanning root"
     )
+    shifted_manifest: str | None = Field(
+        None,
+        description="a manifest of a shifted test set (the same classes in other contexts, "
+        "e.g. UCF-101-SCUBA), evaluated as the split `shifted`; DANCE-Synth's own is found "
+        "beside its videos",
+    )
     split_index: int = Field(1, ge=1, le=3, description="official split (UCF-101: 1, 2 or 3)")
     actions: list[str] | None = Field(None, description="KTH actions to keep (KTH-5: five)")
     csv: str | None = Field(

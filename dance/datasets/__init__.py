@@ -8,6 +8,10 @@ val split from train (DatasetConfig.val_fraction) unless the manifest already ha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import pyarrow as pa
+
 from dance import storage
 from dance.config import DatasetConfig
 from dance.datasets._folder import folder_manifest
@@ -22,7 +26,10 @@ from dance.datasets._penn_action import (
 from dance.datasets._prepare import manifest_content_sha256, prepare_manifest
 from dance.datasets._table import table_manifest
 from dance.datasets._ucf101 import ucf101_manifest
-from dance.manifest import Manifest
+from dance.errors import InputError
+from dance.manifest import Manifest, listing
+
+SHIFTED_MANIFEST_FILE = "manifest_shifted.parquet"
 
 
 def build_manifest(config: DatasetConfig) -> Manifest:
@@ -31,6 +38,31 @@ def build_manifest(config: DatasetConfig) -> Manifest:
     if len(manifest.split("val")) == 0:
         manifest = manifest.with_validation_split(config.val_fraction, config.seed)
     return manifest
+
+
+def build_shifted_manifest(config: DatasetConfig, class_names: Sequence[str]) -> Manifest | None:
+    """The dataset's shifted test set, every video in split test; None when it has none.
+
+    dataset.shifted_manifest names one; DANCE-Synth renders its own beside its videos
+    (synth.shifted_test). Its classes must be the run's, in the same order.
+    """
+    uri = config.shifted_manifest
+    if uri is None and config.name == "synth":
+        beside = storage.join(config.root or "", SHIFTED_MANIFEST_FILE)
+        uri = beside if storage.exists(beside) else None
+    if uri is None:
+        return None
+    manifest = Manifest.read(uri)
+    if manifest.class_names != list(class_names):
+        raise InputError(
+            f"the shifted test set {uri} has classes {listing(manifest.class_names)} but the "
+            f"dataset has {listing(class_names)}; give a shifted manifest of the same classes, "
+            f"in the same order, or unset dataset.shifted_manifest"
+        )
+    table = manifest.table
+    splits = pa.array(["test"] * table.num_rows, pa.string())
+    table = table.set_column(table.schema.get_field_index("split"), "split", splits)
+    return Manifest(table, manifest.class_names)
 
 
 def _adapter_manifest(config: DatasetConfig) -> Manifest:
@@ -60,7 +92,9 @@ __all__ = [
     "KTH5_ACTIONS",
     "KTH_ACTIONS",
     "PENN_ACTION_CLASSES",
+    "SHIFTED_MANIFEST_FILE",
     "build_manifest",
+    "build_shifted_manifest",
     "folder_manifest",
     "haa500_manifest",
     "kinetics_manifest",

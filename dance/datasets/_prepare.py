@@ -1,5 +1,6 @@
 """The manifest stage: DANCE-Synth rendered when configured, the dataset indexed, the
-manifest (with its val split) written to the workdir with its stage record."""
+manifest (with its val split) written to the workdir with its stage record; a shifted
+test set, where the dataset has one, written to <workdir>/shifted/manifest.parquet."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from dance.manifest import Manifest
 from dance.progress import Log, log_to_stderr
-from dance.workdir import begin_stage, manifest_uri, rows_sha256
+from dance.workdir import begin_stage, manifest_uri, rows_sha256, shifted_workdir
 
 if TYPE_CHECKING:
     from dance.config import DanceConfig
@@ -23,7 +24,7 @@ def manifest_content_sha256(manifest: Manifest) -> str:
 
 def prepare_manifest(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False) -> Manifest:
     """Build the dataset's manifest, carve the val split, write it and the manifest record."""
-    from dance.datasets import build_manifest
+    from dance.datasets import build_manifest, build_shifted_manifest
 
     run = begin_stage(
         cfg.workdir,
@@ -42,16 +43,24 @@ def prepare_manifest(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = F
     manifest.write(uri)
     log(manifest.summary())
     log(f"manifest: {len(manifest)} videos -> {uri}")
+    facts = {
+        "class_names": manifest.class_names,
+        "content_sha256": manifest_content_sha256(manifest),
+    }
+    shifted = build_shifted_manifest(cfg.dataset, manifest.class_names)
+    if shifted is not None:
+        shifted_uri = manifest_uri(shifted_workdir(cfg.workdir))
+        shifted.write(shifted_uri)
+        facts["shifted_content_sha256"] = manifest_content_sha256(shifted)
+        log(f"manifest: a shifted test set of {len(shifted)} videos -> {shifted_uri}")
     splits = manifest.table["split"].to_pylist()
     run.finish(
-        facts={
-            "class_names": manifest.class_names,
-            "content_sha256": manifest_content_sha256(manifest),
-        },
+        facts=facts,
         counts={
             "videos": len(manifest),
             "classes": len(manifest.class_names),
             **{f"videos_{s}": splits.count(s) for s in ("train", "val", "test")},
+            "videos_shifted": 0 if shifted is None else len(shifted),
         },
     )
     return manifest

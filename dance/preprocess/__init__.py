@@ -5,7 +5,13 @@ builds the graph. Every function here runs, and is tested, without a cluster.
 """
 
 from dance.preprocess._arrays import pack, unpack
-from dance.preprocess._batches import embed_batch, pose_batch, split_block, summary_rows
+from dance.preprocess._batches import (
+    embed_batch,
+    features_only_batch,
+    pose_batch,
+    split_block,
+    summary_rows,
+)
 from dance.preprocess._clips import NO_PERSON, VideoClips, assemble_clips, to_original_pixels
 from dance.preprocess._decode import (
     DecodePlan,
@@ -67,6 +73,7 @@ __all__ = [
     "failed_row",
     "failure_code",
     "failure_message",
+    "features_only_batch",
     "ground_truth_uri",
     "keypoint_errors",
     "model_input_side",

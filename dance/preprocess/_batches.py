@@ -130,6 +130,19 @@ def pose_batch(
     return out
 
 
+def features_only_batch(rows: Sequence[Row]) -> list[Row]:
+    """Rows of a features-only run: the pose inputs dropped and no clips.
+
+    A shifted test set is only ever scored, and scoring reads backbone features alone, so
+    its videos skip the pose model, the run's most expensive stage.
+    """
+    return [
+        {**{k: v for k, v in row.items() if k not in _POSE_INPUTS},
+         "clips": [] if row["status"] == "ok" else None}
+        for row in rows
+    ]
+
+
 def embed_batch(
     rows: Sequence[Row],
     embed: Callable[[np.ndarray], np.ndarray],

@@ -11,6 +11,8 @@
     model/                  the trained model bundle (train)
     training/               the train stage's Ray Train checkpoints (train)
     reports/                evaluation and explanation reports (evaluate, report)
+    shifted/                a shifted test set, where the dataset has one: its manifest.parquet
+                            (manifest) and backbone features in videos/ (preprocess)
     stages/<stage>.json     one stage record per stage: what made that stage's outputs
 
 The layout and the records are described for users in docs/workdir.md.
@@ -22,13 +24,16 @@ from dance import storage
 
 MANIFEST_FILE = "manifest.parquet"
 STAGES_DIR = "stages"
+SHIFTED_DIR = "shifted"
 
 # Each stage's outputs, relative to the workdir: what `--force` removes before redoing it.
 STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "manifest": (MANIFEST_FILE,),
+    "manifest": (MANIFEST_FILE, f"{SHIFTED_DIR}/{MANIFEST_FILE}"),
     "finetune": ("backbone", "finetune"),
     "dual_encoder": ("dual_encoder", "dual_training"),
-    "preprocess": ("videos", "clips", "preprocess_summary.json"),
+    "preprocess": (
+        "videos", "clips", "preprocess_summary.json", f"{SHIFTED_DIR}/videos", f"{SHIFTED_DIR}/clips",
+    ),
     "discover": ("concepts", "discover_summary.json"),
     "train": ("model", "training"),
     "evaluate": ("reports/metrics.json", "reports/predictions.parquet"),
@@ -38,6 +43,11 @@ STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
 def manifest_uri(workdir: str) -> str:
     """<workdir>/manifest.parquet: the run's manifest, with its val split."""
     return storage.join(workdir, MANIFEST_FILE)
+
+
+def shifted_workdir(workdir: str) -> str:
+    """<workdir>/shifted: the shifted test set's manifest and features, laid out as a workdir."""
+    return storage.join(workdir, SHIFTED_DIR)
 
 
 def videos_dir(workdir: str) -> str:
