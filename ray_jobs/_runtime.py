@@ -49,7 +49,24 @@ def ensure_ray(cfg: DanceConfig, log: Log) -> None:
         ray.init(address=address, namespace=cfg.ray.namespace, log_to_driver=True)
     else:
         log(f"starting a local Ray instance (num_cpus={cfg.ray.num_cpus or 'all'})")
-        ray.init(num_cpus=cfg.ray.num_cpus, namespace=cfg.ray.namespace, include_dashboard=False)
+        ray.init(
+            num_cpus=cfg.ray.num_cpus, namespace=cfg.ray.namespace, include_dashboard=False,
+            runtime_env={"worker_process_setup_hook": "ray_jobs._runtime.quiet_local_workers"},
+        )
+
+
+# Ray Train's placement-group cleaner asks the State API, which a local Ray without a
+# dashboard does not serve, whether the controller lives; it warns on every check (about
+# 250 lines in a demo run) and, failing to ask, never cleans up anyway.
+_STATE_API_LOGGERS = ("ray.train.v2._internal.execution.controller.placement_group_cleaner",)
+
+
+def quiet_local_workers() -> None:
+    """Worker setup hook of a local Ray: silence warnings about the State API it lacks."""
+    import logging
+
+    for name in _STATE_API_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def load_or_prepare_manifest(cfg: DanceConfig, log: Log) -> Manifest:

@@ -50,7 +50,8 @@ def evaluate_command(
         ),
     ] = False,
 ) -> None:
-    """Evaluate the trained model on every decoded video; write <workdir>/reports."""
+    """Evaluate the trained model on every decoded video (val, test, and the shifted test
+    set where the run has one); write <workdir>/reports."""
     from ray_jobs.evaluate import run_evaluate
 
     with user_errors():
