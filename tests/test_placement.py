@@ -48,3 +48,16 @@ def test_scaling_config_on_gpus_gives_each_worker_its_share() -> None:
 def test_cpu_threads_are_the_whole_cpus_granted_and_at_least_one() -> None:
     assert cpu_threads(GPU_STAGE) == 2
     assert cpu_threads(CPU_STAGE) == 1
+
+
+def test_the_ray_logger_a_local_ray_silences_is_a_module_of_the_installed_ray() -> None:
+    # The name is Ray's module path; a Ray that moves the module would make it silence nothing.
+    import importlib.util
+    import logging
+
+    from ray_jobs._runtime import _STATE_API_LOGGERS, quiet_local_workers
+
+    for name in _STATE_API_LOGGERS:
+        assert importlib.util.find_spec(name) is not None, name
+    quiet_local_workers()
+    assert all(logging.getLogger(n).getEffectiveLevel() == logging.ERROR for n in _STATE_API_LOGGERS)
