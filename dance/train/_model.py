@@ -208,6 +208,8 @@ class DanceModel(torch.nn.Module):
         if len(set(self.class_names)) != len(self.class_names):
             raise ValueError("class_names repeat; each class needs its own name")
         self.kind = kind
+        # The bundle this model was loaded from ({"path", "weights_sha256"}); None if built here.
+        self.source: dict[str, str] | None = None
         self.metadata = dict(metadata or {})
         try:  # fail now, not at save time
             json.dumps(self.metadata, allow_nan=False)
@@ -391,4 +393,5 @@ class DanceModel(torch.nn.Module):
                 f"feature_dim is {document.get('feature_dim')!r} but the tensors give "
                 f"{model.feature_dim}",
             )
+        model.source = {"path": directory, "weights_sha256": document["weights_sha256"]}
         return model.to(device)
