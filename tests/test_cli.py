@@ -23,6 +23,9 @@ COMMANDS = [
     ["finetune-backbone"],
     ["preprocess"],
     ["discover"],
+    ["train"],
+    ["evaluate"],
+    ["intervene"],
     ["demo"],
 ]
 

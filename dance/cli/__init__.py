@@ -11,7 +11,7 @@ from dance.cli._discover_cmd import discover_command
 from dance.cli._dual_cmd import train_dual_encoder_command
 from dance.cli._finetune_cmd import finetune_backbone_command
 from dance.cli._preprocess_cmd import preprocess_command
-from dance.cli._train_cmd import evaluate_command, train_command
+from dance.cli._train_cmd import evaluate_command, intervene_command, train_command
 
 app = typer.Typer(
     name="dance",
@@ -32,6 +32,7 @@ app.command("preprocess")(preprocess_command)
 app.command("discover")(discover_command)
 app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
+app.command("intervene")(intervene_command)
 app.command("demo")(demo_command)
 
 

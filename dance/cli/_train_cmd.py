@@ -1,4 +1,4 @@
-"""`dance train` and `dance evaluate`: the model bundle, then its metrics on every split."""
+"""`dance train`, `dance evaluate` and `dance intervene`: the model bundle, its metrics, its edits."""
 
 from __future__ import annotations
 
@@ -57,3 +57,24 @@ def evaluate_command(
     with user_errors():
         cfg = load_config(config, overrides or [])
         run_evaluate(cfg, log=lambda line: typer.echo(line, err=True), force=force, table=table)
+
+
+def intervene_command(
+    edits: Annotated[
+        list[str],
+        typer.Argument(help="CLASS:CONCEPT=VALUE sets the weight of CONCEPT in CLASS; CLASS:CONCEPT+=DELTA "
+                       "(or -=) shifts it"),
+    ],
+    name: Annotated[str, typer.Option("--name", help="the edited model's folder under "
+                                      "<workdir>/model_edits")] = "edit",
+    split: Annotated[str, typer.Option("--split", help="where to count fixed and broken "
+                                       "predictions: val, test or shifted")] = "test",
+    config: ConfigOption = "demo",
+    overrides: SetOption = None,
+) -> None:
+    """Edit the trained model's class weights, measure the change on a split, save it apart."""
+    from ray_jobs.intervene import run_intervene
+
+    with user_errors():
+        cfg = load_config(config, overrides or [])
+        run_intervene(cfg, edits, name, split, log=lambda line: typer.echo(line, err=True))

@@ -10,6 +10,7 @@
     concepts/               motion, object and scene concepts and their labels (discover)
     model/                  the trained model bundle (train)
     training/               the train stage's Ray Train checkpoints (train)
+    model_edits/<name>/     edited copies of model/ (dance intervene)
     reports/                evaluation and explanation reports (evaluate, report)
     shifted/                a shifted test set, where the dataset has one: its manifest.parquet
                             (manifest) and backbone features in videos/ (preprocess)
