@@ -25,12 +25,11 @@ from dance.explain import ClassEdit, compare_predictions, edit_classes
 from dance.manifest import Manifest
 from dance.progress import Log, log_to_stderr
 from dance.train import DanceModel, feature_matrix
-from dance.workdir import manifest_uri, require_done
+from dance.workdir import manifest_uri, model_edits_dir, require_done
 from ray_jobs._runtime import with_absolute_paths
 from ray_jobs.evaluate import load_decoded
 from ray_jobs.train import output_uri
 
-EDITS_DIR = "model_edits"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -64,7 +63,7 @@ def run_intervene(
     if not _NAME.match(name):
         raise InputError(
             f"the edit name {name!r} must be 1-64 letters, digits, '_', '.' or '-' (it names "
-            f"the folder <workdir>/{EDITS_DIR}/<name>)"
+            f"the folder <workdir>/model_edits/<name>)"
         )
     require_done(cfg.workdir, "train", "dance train --config <config>")
     parent = DanceModel.from_pretrained(output_uri(cfg))
@@ -78,8 +77,8 @@ def run_intervene(
     outcome = compare_predictions(
         labels, parent.logits(features).argmax(1).numpy(), edited.logits(features).argmax(1).numpy()
     )
-    out = storage.join(cfg.workdir, EDITS_DIR, name)
-    if storage.exists(storage.join(out, "dance_model.json")):
+    out = model_edits_dir(cfg.workdir, name)
+    if storage.exists(out):
         raise InputError(f"{out} already holds an edited model; choose another name")
     edited.save_pretrained(out)
     log(

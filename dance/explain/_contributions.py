@@ -73,6 +73,8 @@ def explain_videos(
     if len(video_ids) != len(features):
         raise ValueError(f"{len(video_ids)} video ids for {len(features)} feature rows")
     with torch.no_grad():
+        # DanceModel.logits / contributions, in float64, so bias + the parts adds up to
+        # the logit to rounding whatever the number of concepts
         z = model.standardized(features).to(torch.float64)
         weight = model.final.weight.to(torch.float64)
         bias = model.final.bias.to(torch.float64)

@@ -106,6 +106,11 @@ def training_state_dir(workdir: str) -> str:
     return storage.join(workdir, "training")
 
 
+def model_edits_dir(workdir: str, name: str) -> str:
+    """<workdir>/model_edits/<name>: an edited copy of model/ (dance intervene)."""
+    return storage.join(workdir, "model_edits", name)
+
+
 def reports_dir(workdir: str) -> str:
     """<workdir>/reports: evaluation and explanation reports."""
     return storage.join(workdir, "reports")
