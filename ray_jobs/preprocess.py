@@ -177,33 +177,47 @@ def _todo(manifest: Manifest, done: set[str]) -> list[dict[str, str]]:
     ]
 
 
-def preprocess_shifted(cfg: DanceConfig, models: EncoderModels, log: Log) -> dict[str, int]:
-    """Backbone and dual features of the shifted test set, if the manifest stage wrote one.
+def preprocess_features_only(
+    cfg: DanceConfig,
+    workdir: str,
+    models: EncoderModels,
+    log: Log,
+    what: str,
+    reverse_time: bool = False,
+) -> dict[str, int]:
+    """Encoder features of the videos of `workdir`'s manifest into `workdir`/videos/.
 
-    Its videos go to <workdir>/shifted/videos/ through the same decode and encoder stages,
-    without pose (scoring reads features only); resumable like the main run.
+    The same decode and encoder stages as the main run, without pose (these videos are
+    only scored: a shifted test set, or the test videos played backwards with
+    `reverse_time`); resumable like the main run. `what` names the set in the log.
     """
-    workdir = shifted_workdir(cfg.workdir)
-    if not storage.exists(manifest_uri(workdir)):
-        return {}
     manifest = Manifest.read(manifest_uri(workdir))
     for leftover in remove_stale_temp_files(workdir) + remove_orphan_clip_parts(workdir):
         log(f"resume: removed {leftover} (left by an interrupted run)")
     items = _todo(manifest, done_video_ids(workdir))
-    log(f"preprocess: shifted test set: {len(manifest)} videos, {len(items)} to do "
+    log(f"preprocess: {what}: {len(manifest)} videos, {len(items)} to do "
         f"(features only, no pose)")
     if items:
         ensure_ray(cfg, log)
-        plan = replace(decode_plan(cfg, models), pose_frames=False)
-        shifted = cfg.model_copy(update={"workdir": workdir})
-        dataset = build_dataset(shifted, items, plan, models, log, features_only=True)
+        plan = replace(decode_plan(cfg, models), pose_frames=False, reverse_time=reverse_time)
+        target = cfg.model_copy(update={"workdir": workdir})
+        dataset = build_dataset(target, items, plan, models, log, features_only=True)
         for _ in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
             pass
     _check_outputs(workdir, manifest.video_ids, log)
     statuses = read_videos(workdir, columns=["status"]).column("status").to_pylist()
     ok = statuses.count("ok")
-    log(f"preprocess: shifted test set: {ok} of {len(statuses)} videos ok -> {workdir}")
-    return {"shifted_videos": len(statuses), "shifted_videos_ok": ok}
+    log(f"preprocess: {what}: {ok} of {len(statuses)} videos ok -> {workdir}")
+    return {"videos": len(statuses), "videos_ok": ok}
+
+
+def preprocess_shifted(cfg: DanceConfig, models: EncoderModels, log: Log) -> dict[str, int]:
+    """Backbone and dual features of the shifted test set, if the manifest stage wrote one."""
+    workdir = shifted_workdir(cfg.workdir)
+    if not storage.exists(manifest_uri(workdir)):
+        return {}
+    counts = preprocess_features_only(cfg, workdir, models, log, "shifted test set")
+    return {"shifted_videos": counts["videos"], "shifted_videos_ok": counts["videos_ok"]}
 
 
 def run_preprocess(

@@ -141,3 +141,11 @@ def tiny_encoders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "backbone": build_tiny_videomae(str(root / "videomae")),
         "dual": build_tiny_xclip(str(root / "xclip")),
     }
+
+
+@pytest.fixture(scope="session")
+def tiny_trained(ray_session, tiny_synth, tiny_encoders, tmp_path_factory):
+    """DANCE-Synth tiny trained and evaluated (tests/trained_helpers.py), once per session."""
+    from trained_helpers import train_tiny_workdir
+
+    return train_tiny_workdir(tmp_path_factory.mktemp("tiny_trained"), tiny_synth, tiny_encoders)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dance.config import BackboneConfig, ClipConfig, DualEncoderConfig, KeyframeConfig, PoseConfig
+from dance.encoders import backbone_frame_indices
 from dance.keyframes import clip_windows, detect_keyframes
 from dance.manifest import Manifest
 from dance.preprocess import (
@@ -32,6 +34,7 @@ from dance.preprocess import (
     part_id,
     pose_batch,
     remove_orphan_clip_parts,
+    resize_frames,
     run_isolated,
     shorter_side_size,
     summarize_outputs,
@@ -124,6 +127,37 @@ def test_decode_captures_encoder_frames_at_their_input_side(tiny_synth, tmp_path
     assert row["backbone_shape"] == [16, 32, 32, 3]
     assert row["dual_shape"] == [8, 64, 64, 3]
     assert "backbone_frames" not in decode_video(video_id, uri, _plan(tmp_path))
+
+
+def test_reversed_decode_takes_the_encoder_frames_of_the_video_played_backwards(
+    tiny_synth, tmp_path
+):
+    video_id, uri = _first_video(tiny_synth)
+    plan = _plan(tmp_path, backbone_side=32, pose_frames=False)
+    forward = decode_video(video_id, uri, plan)
+    backward = decode_video(video_id, uri, replace(plan, reverse_time=True))
+    with open_video(uri) as reader:
+        frames = np.concatenate([c.frames for c in reader.iter_chunks(64)])
+    played_backwards = frames[::-1]
+    indices = backbone_frame_indices(len(frames), BackboneConfig())
+    expected = resize_frames(played_backwards[indices], (32, 32))
+    assert np.array_equal(unpack(backward["backbone_frames"], backward["backbone_shape"], np.uint8),
+                          expected)
+    assert backward["backbone_frames"] != forward["backbone_frames"]
+
+
+def test_decode_without_keyframes_gives_the_same_encoder_frames_and_no_clips(tiny_synth, tmp_path):
+    video_id, uri = _first_video(tiny_synth)
+    plan = _plan(tmp_path, backbone_side=32, pose_frames=False)
+    full = decode_video(video_id, uri, plan)
+    bare = decode_video(video_id, uri, replace(plan, find_keyframes=False))
+    assert bare["backbone_frames"] == full["backbone_frames"]
+    assert bare["keyframes"] == [] and bare["clip_keyframes"] == [] and full["keyframes"]
+
+
+def test_reversed_decode_refuses_to_produce_pose_frames(tmp_path):
+    with pytest.raises(ValueError, match="pose_frames=False"):
+        _plan(tmp_path, reverse_time=True)
 
 
 def test_decode_downscales_spilled_frames_to_the_max_side(tiny_synth, tmp_path):

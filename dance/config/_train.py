@@ -107,6 +107,22 @@ class EvaluateConfig(Section):
         "{entangled: {class: [phrase]}, disentangled: {...}}; 'synth' = the file shipped "
         "for DANCE-Synth; None = no LF-CBM rows",
     )
+    deletion_ks: list[int] = Field(
+        [0, 1, 2, 3, 5, 10],
+        description="`dance sanity`'s deletion curve: numbers of top contributing concepts "
+        "zeroed per video (and of random concepts, its baseline)",
+    )
+    deletion_repeats: int = Field(
+        5, ge=1, description="random draws averaged per point of the deletion curve's baseline"
+    )
+    suggest_per_class: int = Field(
+        2, ge=0, description="`dance sanity`'s suggested class edits: at most this many per class"
+    )
+    suggest_min_activation: float = Field(
+        0.5,
+        description="a suggested edit's concept must have at least this mean standardised "
+        "activation on the class's misclassified validation videos",
+    )
 
 
 class FinetuneConfig(Section):

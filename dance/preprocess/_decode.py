@@ -28,7 +28,10 @@ class DecodePlan:
 
     pose_frames: spill and return the key clips' frames (False when pose comes from
         annotations). backbone_side / dual_side: shorter side of the encoder frames to
-        capture (None: that encoder is off).
+        capture (None: that encoder is off). reverse_time: decode the video as if played
+        backwards (the reversed-video sanity check); encoder features only, so it needs
+        pose_frames=False. find_keyframes: False skips keyframe detection (no keyframes,
+        no key clips): for encoder features alone, as `dance predict` needs them.
     """
 
     keyframes: KeyframeConfig
@@ -42,6 +45,15 @@ class DecodePlan:
     pose_frames: bool = True
     backbone_side: int | None = None
     dual_side: int | None = None
+    reverse_time: bool = False
+    find_keyframes: bool = True
+
+    def __post_init__(self) -> None:
+        if self.pose_frames and (self.reverse_time or not self.find_keyframes):
+            raise ValueError(
+                "reverse_time and find_keyframes=False decode encoder features only: "
+                "set pose_frames=False"
+            )
 
 
 def downscaled_size(height: int, width: int, max_side: int) -> tuple[int, int]:
@@ -124,14 +136,19 @@ def _decode_frames(
     """The one streaming pass over a readable video."""
     num_frames = facts["num_frames"]
     backbone_idx, dual_idx = _encoder_indices(num_frames, plan)
+    if plan.reverse_time:
+        # Frame i of the reversed video is frame n-1-i of the file: the same sampling code
+        # picks positions in the reversed video, read from their mirrored raw frames.
+        backbone_idx, dual_idx = num_frames - 1 - backbone_idx, num_frames - 1 - dual_idx
     wanted = np.union1d(backbone_idx, dual_idx)
     captured: dict[int, tuple[np.ndarray | None, np.ndarray | None]] = {}
     detector = KeyframeDetector(plan.keyframes)
     spill_size = downscaled_size(facts["height"], facts["width"], plan.frame_max_side)
     with SpillBuffer(plan.spill_dir) as spill:
         for chunk in reader.iter_chunks(plan.chunk_frames):
-            # Readers return a new array per chunk and nothing below writes to it.
-            detector.update(chunk.frames, frames_stay_unchanged=True)
+            if plan.find_keyframes:
+                # Readers return a new array per chunk and nothing below writes to it.
+                detector.update(chunk.frames, frames_stay_unchanged=True)
             inside = wanted[(wanted >= chunk.start) & (wanted < chunk.stop)]
             for index in inside.tolist():
                 frame = chunk.frames[index - chunk.start][None]
@@ -141,8 +158,11 @@ def _decode_frames(
                 )
             if plan.pose_frames:
                 spill.append(resize_frames(chunk.frames, spill_size))
-        keyframes = detector.finish()
-        windows = clip_windows(keyframes, detector.num_frames, plan.clips)
+        keyframes = detector.finish() if plan.find_keyframes else np.zeros(0, np.int64)
+        decoded = detector.num_frames if plan.find_keyframes else num_frames
+        if plan.reverse_time:
+            keyframes = np.sort(decoded - 1 - keyframes)
+        windows = clip_windows(keyframes, decoded, plan.clips)
         pose_indices = np.unique(windows).astype(np.int32)
         row: dict[str, Any] = {
             "video_id": video_id,

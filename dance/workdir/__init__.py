@@ -9,6 +9,7 @@ config is stale. docs/workdir.md describes the layout and the records for users.
 from dance.workdir._hashing import json_sha256, model_reference, path_sha256, rows_sha256
 from dance.workdir._layout import (
     STAGE_OUTPUTS,
+    SUGGESTED_EDIT,
     backbone_dir,
     clips_dir,
     concepts_dir,
@@ -21,6 +22,7 @@ from dance.workdir._layout import (
     model_edits_dir,
     record_uri,
     reports_dir,
+    reversed_workdir,
     shifted_workdir,
     summary_uri,
     training_state_dir,
@@ -42,6 +44,7 @@ __all__ = [
     "RESUMABLE_STAGES",
     "STAGE_KEYS",
     "STAGE_OUTPUTS",
+    "SUGGESTED_EDIT",
     "StageRecord",
     "StageRun",
     "backbone_dir",
@@ -67,6 +70,7 @@ __all__ = [
     "remove_stage_outputs",
     "reports_dir",
     "require_done",
+    "reversed_workdir",
     "rows_sha256",
     "shifted_workdir",
     "stage_config",

@@ -14,6 +14,7 @@
     reports/                evaluation and explanation reports (evaluate, report)
     shifted/                a shifted test set, where the dataset has one: its manifest.parquet
                             (manifest) and backbone features in videos/ (preprocess)
+    reversed/               the test videos played backwards: manifest and features (sanity)
     stages/<stage>.json     one stage record per stage: what made that stage's outputs
 
 The layout and the records are described for users in docs/workdir.md.
@@ -26,6 +27,8 @@ from dance import storage
 MANIFEST_FILE = "manifest.parquet"
 STAGES_DIR = "stages"
 SHIFTED_DIR = "shifted"
+REVERSED_DIR = "reversed"
+SUGGESTED_EDIT = "suggested"  # the model_edits/ name of the sanity stage's suggested edit
 
 # Each stage's outputs, relative to the workdir: what `--force` removes before redoing it.
 STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
@@ -38,6 +41,10 @@ STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
     "discover": ("concepts", "discover_summary.json"),
     "train": ("model", "training"),
     "evaluate": ("reports/metrics.json", "reports/predictions.parquet"),
+    "sanity": (REVERSED_DIR, "reports/sanity.json", f"model_edits/{SUGGESTED_EDIT}"),
+    "report": tuple(f"reports/{name}" for name in (
+        "index.html", "concepts.html", "sankey.html", "checks.html", "classes", "videos", "assets",
+    )),
 }
 
 
@@ -49,6 +56,11 @@ def manifest_uri(workdir: str) -> str:
 def shifted_workdir(workdir: str) -> str:
     """<workdir>/shifted: the shifted test set's manifest and features, laid out as a workdir."""
     return storage.join(workdir, SHIFTED_DIR)
+
+
+def reversed_workdir(workdir: str) -> str:
+    """<workdir>/reversed: the test videos played backwards, laid out as a workdir (sanity)."""
+    return storage.join(workdir, REVERSED_DIR)
 
 
 def videos_dir(workdir: str) -> str:

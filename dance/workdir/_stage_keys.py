@@ -96,6 +96,8 @@ STAGE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
     ),
     "evaluate": (("evaluate",), ("evaluate.language_motion_file",)),  # only --table reads it
+    "sanity": (("evaluate", "seed"), ("evaluate.language_motion_file",)),
+    "report": (("evaluate.top_k", "seed"), ()),
 }
 
 
