@@ -8,7 +8,11 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.dance-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test install lint clean-demo
+# Debian's chromium for the report's browser test (tests/test_report_browser.py).
+CHROMIUM ?= /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test install lint clean-demo browser
 
 install: $(STAMP)
 
@@ -22,8 +26,13 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(VENV)/bin/dance demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+browser:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -q && \
+		$(SUDO) apt-get install -y -q --no-install-recommends chromium; } || \
+		echo "warning: could not install chromium; the report's browser test will skip"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check dance actors ray_jobs tests benchmarks

@@ -15,6 +15,8 @@ from ray_jobs.discover import run_discover
 from ray_jobs.evaluate import run_evaluate
 from ray_jobs.finetune_backbone import run_finetune
 from ray_jobs.preprocess import run_preprocess
+from ray_jobs.report import run_report
+from ray_jobs.sanity import run_sanity
 from ray_jobs.train import run_train
 
 
@@ -39,7 +41,7 @@ def _train_dual_if_configured(cfg: DanceConfig, log: Log) -> object:
     return run_train_dual_encoder(cfg, log)
 
 
-# The jobs in order; later ones (report, post-hoc baselines) append themselves as they land.
+# The jobs in order; later ones (post-hoc baselines) append themselves as they land.
 STAGES: list[tuple[str, Callable[[DanceConfig, Log], object]]] = [
     ("manifest", prepare_manifest),
     ("finetune", _finetune_if_configured),
@@ -49,6 +51,8 @@ STAGES: list[tuple[str, Callable[[DanceConfig, Log], object]]] = [
     ("train", run_train),
     # with Table 1's rows: on the demo they take about 20 s and show DANCE beside its baselines
     ("evaluate", lambda cfg, log: run_evaluate(cfg, log, table=True)),
+    ("sanity", run_sanity),
+    ("report", run_report),
 ]
 
 

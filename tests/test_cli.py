@@ -26,6 +26,9 @@ COMMANDS = [
     ["train"],
     ["evaluate"],
     ["intervene"],
+    ["sanity"],
+    ["report"],
+    ["predict"],
     ["demo"],
 ]
 

@@ -256,6 +256,12 @@ def read_centroids(concepts_dir: str) -> np.ndarray:
     return tensors["centroids"]
 
 
+def read_filter_report(concepts_dir: str) -> dict[str, Any] | None:
+    """What the language filters kept and dropped, and why (None: no language concepts)."""
+    uri = storage.join(concepts_dir, FILTER_REPORT_FILE)
+    return storage.read_json(uri) if storage.exists(uri) else None
+
+
 def read_concept_bundle(concepts_dir: str) -> ConceptBundle:
     """Read labels.parquet, concepts.json and the motion centroids of a concepts/ folder."""
     labels = storage.read_parquet(storage.join(concepts_dir, LABELS_FILE))

@@ -1,0 +1,188 @@
+"""The report stage: the trained model, its metrics and checks -> one static HTML site.
+
+    model/ + reports/metrics.json (evaluate) + reports/sanity.json (sanity, if run)
+    + reports/table.json (evaluate --table, if run) + concepts/ + clips/ (poses)
+      -> <workdir>/reports/index.html and its pages (dance.report.write_report_site)
+
+Reads only: it runs on the driver, no cluster needed. The site opens from disk.
+
+    python -m ray_jobs.report --config demo [--set key=value ...] [--force]
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dance import storage
+from dance.concepts import read_concept_bundle, read_filter_report
+from dance.config import DanceConfig
+from dance.errors import InputError
+from dance.manifest import Manifest
+from dance.preprocess import read_clips, read_videos
+from dance.progress import Log, log_to_stderr
+from dance.report import ReportInputs, ReportSummary, write_report_site
+from dance.train import DanceModel, feature_matrix
+from dance.video import open_video
+from dance.workdir import (
+    begin_stage,
+    concepts_dir,
+    manifest_uri,
+    read_record,
+    reports_dir,
+    require_done,
+)
+from ray_jobs._runtime import job_main, with_absolute_paths
+from ray_jobs.evaluate import METRICS_FILE, load_decoded
+from ray_jobs.sanity import SANITY_FILE
+from ray_jobs.train import output_uri
+
+TABLE_FILE = "table.json"
+KEY_FRAMES_SHOWN = 4
+FRAME_SIDE = 96
+
+
+def _json_or_none(uri: str) -> Any:
+    """A JSON file's content, None when it is not there."""
+    return storage.read_json(uri) if storage.exists(uri) else None
+
+
+def motion_representatives(cfg: DanceConfig) -> list[dict[str, Any]]:
+    """Per motion concept: name, size and the pose of the member closest to its centroid."""
+    try:
+        index = read_concept_bundle(concepts_dir(cfg.workdir)).index
+    except (FileNotFoundError, storage.StorageError):
+        return []
+    refs = index.get("motion") or []
+    wanted = {(r["closest_member"]["video_id"], int(r["closest_member"]["clip_index"]))
+              for r in refs}
+    poses: dict[tuple[str, int], np.ndarray] = {}
+    if wanted:
+        clips = read_clips(cfg.workdir, columns=["video_id", "clip_index", "pose"])
+        keep = pc.is_in(clips["video_id"], pa.array(sorted({v for v, _ in wanted})))
+        for row in clips.filter(keep).to_pylist():
+            key = (row["video_id"], int(row["clip_index"]))
+            if key in wanted and row["pose"]:
+                poses[key] = np.asarray(row["pose"], np.float32).reshape(-1, 17, 3)
+    return [
+        {"name": r["name"], "size": r.get("size", 0),
+         "pose": poses.get((r["closest_member"]["video_id"],
+                            int(r["closest_member"]["clip_index"])))}
+        for r in refs
+    ]
+
+
+def language_status(cfg: DanceConfig, model: DanceModel) -> list[dict[str, str]]:
+    """Each object and scene concept: in the model, cut by training, or dropped by a filter."""
+    out = []
+    names = model.concept_names_by_type
+    cuts = model.metadata.get("cuts") or {}
+    report = read_filter_report(concepts_dir(cfg.workdir)) or {}
+    for kind, section in (("object", "objects"), ("scene", "scenes")):
+        for name in names.get(kind, []):
+            out.append({"type": kind, "name": name, "status": "kept", "reason": ""})
+        for cut in cuts.get(kind, []):
+            value = cut.get("value")
+            shown = "n/a" if value is None else f"{value:.3f}"
+            out.append({"type": kind, "name": cut["name"], "status": "cut in training",
+                        "reason": f"{cut['rule']}: {shown}"})
+        for dropped in (report.get(section) or {}).get("dropped", []):
+            partner = dropped.get("partner")
+            out.append({"type": kind, "name": dropped["concept"], "status": "filtered",
+                        "reason": dropped["rule"] + (f" (like {partner})" if partner else "")})
+    return out
+
+
+def key_frame_reader(cfg: DanceConfig, manifest: Manifest) -> Callable[[str], np.ndarray | None]:
+    """video_id -> up to 4 of its key frames, small; None when the video cannot be read."""
+    uris = dict(zip(manifest.video_ids, manifest.table["uri"].to_pylist(), strict=True))
+    videos = read_videos(cfg.workdir, columns=["video_id", "keyframes", "height", "width"])
+    facts = {row["video_id"]: row for row in videos.to_pylist()}
+
+    def read(video_id: str) -> np.ndarray | None:
+        row, uri = facts.get(video_id), uris.get(video_id)
+        if row is None or uri is None or not row["keyframes"]:
+            return None
+        keyframes = row["keyframes"]
+        chosen = [keyframes[i] for i in np.linspace(0, len(keyframes) - 1,
+                                                    min(KEY_FRAMES_SHOWN, len(keyframes)),
+                                                    dtype=int)]
+        scale = FRAME_SIDE / max(row["height"], row["width"])
+        size = (max(1, round(row["height"] * scale)), max(1, round(row["width"] * scale)))
+        try:
+            with open_video(uri) as reader:
+                return reader.get_frames(chosen, resize=size)
+        except Exception:  # noqa: BLE001 - a moved or unreadable video only loses its frames
+            return None
+
+    return read
+
+
+def report_inputs(cfg: DanceConfig) -> ReportInputs:
+    """Everything the site shows, read from the workdir's public outputs."""
+    manifest = Manifest.read(manifest_uri(cfg.workdir))
+    model = DanceModel.from_pretrained(output_uri(cfg))
+    decoded, _ = load_decoded(cfg, manifest)
+    out = reports_dir(cfg.workdir)
+    table = _json_or_none(storage.join(out, TABLE_FILE))
+    return ReportInputs(
+        model=model,
+        video_ids=decoded["video_id"].to_pylist(),
+        splits=decoded["split"].to_pylist(),
+        labels=decoded["label"].to_numpy(),
+        features=feature_matrix(decoded) if decoded.num_rows else np.zeros((0, 0), np.float32),
+        metrics=storage.read_json(storage.join(out, METRICS_FILE)),
+        title=f"dance report: {cfg.name}",
+        table=(table or {}).get("rows"),
+        checks=_json_or_none(storage.join(out, SANITY_FILE)),
+        motion=motion_representatives(cfg) if model.kind == "dance" else [],
+        language=language_status(cfg, model),
+        frames=key_frame_reader(cfg, manifest),
+    )
+
+
+def run_report(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False,
+               out: str | None = None, max_videos: int = 300) -> ReportSummary:
+    """Write the HTML report of the trained model into <workdir>/reports (or `out`)."""
+    cfg = with_absolute_paths(cfg)
+    storage.configure(cfg.storage)
+    require_done(cfg.workdir, "evaluate", "dance evaluate --config <config>")
+    target = out or reports_dir(cfg.workdir)
+    if storage.is_s3(target):
+        raise InputError(
+            f"the report is a local site and {target} is on S3: pass --out with a local "
+            f"folder (it opens from disk)"
+        )
+    run = begin_stage(
+        cfg.workdir, "report", cfg.model_dump(mode="json"), upstream=["train", "evaluate"],
+        inputs=_checks_input(cfg), force=force, log=log,
+        command="dance report --config <config>",
+    )
+    summary = write_report_site(report_inputs(cfg), target, max_videos=max_videos,
+                                seed=cfg.seed, top_k=cfg.evaluate.top_k, log=log)
+    run.finish(facts={"index": storage.join(target, "index.html")},
+               counts={"pages": summary.pages, "video_pages": summary.video_pages,
+                       "animations": summary.animations})
+    return summary
+
+
+def _checks_input(cfg: DanceConfig) -> dict[str, dict[str, Any]]:
+    """The sanity record's identity, when the checks were run (the report shows them)."""
+    record = read_record(cfg.workdir, "sanity")
+    if record is None or not record.done:
+        return {}
+    return {"sanity": {"id": "stages/sanity.json", "sha256": record.identity}}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m ray_jobs.report --config PRESET_OR_YAML [--set key=value ...] [--force]`."""
+    return job_main(run_report, "python -m ray_jobs.report", __doc__, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
