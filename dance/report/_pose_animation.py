@@ -18,12 +18,12 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from dance import storage
 from dance.errors import InputError
 from dance.pose.skeleton import COCO17_EDGES, COCO17_JOINTS, NUM_COCO17_JOINTS
 
@@ -248,17 +248,7 @@ def cached_pose_animation(
     path = os.path.join(cache_dir, f"{key}.gif")
     if os.path.exists(path):
         return path
-    data = pose_animation_gif(checked, canvas, fps, min_score)
-    os.makedirs(cache_dir, exist_ok=True)
-    # Write beside the target, then rename: readers never see a half-written GIF, and two
-    # writers racing both produce the same bytes.
-    handle, temporary = tempfile.mkstemp(dir=cache_dir, prefix=".pose-", suffix=".gif.tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    # atomic: readers never see a half-written GIF, and two writers racing both write the
+    # same bytes
+    storage.write_bytes(path, pose_animation_gif(checked, canvas, fps, min_score))
     return path

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from dance import storage
 from dance.explain import explain_videos
 from dance.progress import Log, log_to_stderr
 from dance.report._html import STYLE, class_file, page, video_file
@@ -163,7 +163,7 @@ def _motion_assets(inputs: ReportInputs, out: str) -> tuple[dict[str, str], list
             strip_name = os.path.basename(gif)[:-4] + ".png"
             strip_path = os.path.join(cache, strip_name)
             if not os.path.exists(strip_path):
-                _atomic_write(strip_path, png_bytes(
+                storage.write_bytes(strip_path, png_bytes(
                     keyframe_strip(pose, count=4, size=(64, 64))))
             animations[concept["name"]] = relative
             card.update(animation=relative, strip=f"assets/motion/{strip_name}")
@@ -218,19 +218,6 @@ class _Writer:
         self.pages += relative.endswith(".html")
 
     def bytes(self, relative: str, content: bytes) -> None:
-        _atomic_write(os.path.join(self.out, relative), content)
+        storage.write_bytes(os.path.join(self.out, relative), content)  # atomic
         self.files.append(relative)
-
-
-def _atomic_write(path: str, content: bytes) -> None:
-    """Write via a temp file in the same folder, so a reader never sees half a file."""
-    handle, temp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
-        raise
 
