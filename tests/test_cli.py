@@ -29,6 +29,7 @@ COMMANDS = [
     ["sanity"],
     ["report"],
     ["predict"],
+    ["gradcam"],
     ["demo"],
 ]
 

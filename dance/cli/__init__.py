@@ -11,6 +11,7 @@ from dance.cli._discover_cmd import discover_command
 from dance.cli._dual_cmd import train_dual_encoder_command
 from dance.cli._explain_cmds import report_command, sanity_command
 from dance.cli._finetune_cmd import finetune_backbone_command
+from dance.cli._gradcam_cmd import gradcam_command
 from dance.cli._predict_cmd import predict_command
 from dance.cli._preprocess_cmd import preprocess_command
 from dance.cli._train_cmd import evaluate_command, intervene_command, train_command
@@ -36,6 +37,7 @@ app.command("train")(train_command)
 app.command("evaluate")(evaluate_command)
 app.command("intervene")(intervene_command)
 app.command("predict")(predict_command)
+app.command("gradcam")(gradcam_command)
 app.command("sanity")(sanity_command)
 app.command("report")(report_command)
 app.command("demo")(demo_command)

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         frames_to_pixels,
         pixel_spec_from_config,
         square_crop_processor_config,
+        view_box,
     )
     from dance.encoders._tiny import build_tiny_clip, build_tiny_videomae, build_tiny_xclip
     from dance.encoders._videomae import VideoBackbone
@@ -54,6 +55,7 @@ __getattr__ = lazy_exports(
             "frames_to_pixels",
             "pixel_spec_from_config",
             "square_crop_processor_config",
+            "view_box",
         ),
         "dance.encoders._tiny": ("build_tiny_clip", "build_tiny_videomae", "build_tiny_xclip"),
         "dance.encoders._videomae": ("VideoBackbone",),
@@ -84,4 +86,5 @@ __all__ = [
     "read_json_file",
     "resolve_model_source",
     "square_crop_processor_config",
+    "view_box",
 ]

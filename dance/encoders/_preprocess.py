@@ -173,6 +173,15 @@ def _resized_size(height: int, width: int, spec: PixelSpec) -> tuple[int, int]:
     return edge, int(edge * width / height)
 
 
+def view_box(height: int, width: int, spec: PixelSpec) -> tuple[float, float, float, float]:
+    """The part of a height x width frame the model sees after resize and centre crop, as
+    fractions (top, left, bottom, right) of the frame; the same arithmetic as frames_to_pixels."""
+    out_h, out_w = _resized_size(height, width, spec)
+    crop_h, crop_w = spec.crop if spec.crop is not None else (out_h, out_w)
+    top, left = (out_h - crop_h) // 2, (out_w - crop_w) // 2
+    return top / out_h, left / out_w, (top + crop_h) / out_h, (left + crop_w) / out_w
+
+
 def frames_to_pixels(
     frames: np.ndarray, spec: PixelSpec, device: torch.device, dtype: torch.dtype
 ) -> torch.Tensor:

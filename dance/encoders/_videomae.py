@@ -43,11 +43,17 @@ class VideoBackbone:
         fc_norm: torch.nn.Module | None,
         spec: PixelSpec,
         name_or_path: str,
+        classifier: torch.nn.Module | None = None,
     ) -> None:
         """Wrap a loaded VideoMAEModel (and optional fc_norm); use `from_pretrained` instead."""
         self._model = model.eval().requires_grad_(False)
         self._fc_norm = fc_norm.eval().requires_grad_(False) if fc_norm is not None else None
         self._spec = spec
+        # The whole VideoMAEForVideoClassification (sharing `model`) when the checkpoint has a
+        # class head, else None: embed() never uses it; post-hoc explanations of the head do.
+        self.classifier = (
+            classifier.eval().requires_grad_(False) if classifier is not None else None
+        )
         config = model.config
         self.name_or_path = name_or_path
         self.feature_dim: int = int(config.hidden_size)
@@ -89,7 +95,17 @@ class VideoBackbone:
             default_resample=_BILINEAR,
             origin=f"preprocessor config of {name_or_path!r}",
         )
-        return cls(encoder, fc_norm, spec, name_or_path)
+        return cls(encoder, fc_norm, spec, name_or_path, model if is_classifier else None)
+
+    @property
+    def encoder(self) -> torch.nn.Module:
+        """The frozen VideoMAEModel; its `encoder.layer.N` blocks give the token activations."""
+        return self._model
+
+    @property
+    def pixel_spec(self) -> PixelSpec:
+        """How `preprocess` turns frames into pixels (resize, crop, rescale, normalise)."""
+        return self._spec
 
     def preprocess(self, clips: np.ndarray) -> torch.Tensor:
         """(B, T, H, W, 3) uint8 RGB -> (B, T, 3, S, S) model input on the model's device.
@@ -113,9 +129,13 @@ class VideoBackbone:
     @torch.inference_mode()
     def embed(self, clips: np.ndarray) -> np.ndarray:
         """(B, T, H, W, 3) uint8 RGB clips -> (B, feature_dim) float32 mean-pooled normalised tokens."""
-        pixels = self.preprocess(clips)
+        return self.features(self.preprocess(clips)).float().cpu().numpy()
+
+    def features(self, pixels: torch.Tensor) -> torch.Tensor:
+        """(B, T, 3, S, S) pixels -> (B, feature_dim) features as `embed` computes them; keeps
+        the autograd graph when called outside inference mode (post-hoc gradients)."""
         tokens = self._model(pixel_values=pixels).last_hidden_state
         pooled = tokens.mean(dim=1)
         if self._fc_norm is not None:
             pooled = self._fc_norm(pooled)
-        return pooled.float().cpu().numpy()
+        return pooled
