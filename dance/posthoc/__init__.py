@@ -1,4 +1,4 @@
-"""Post-hoc explanation baselines on the same VideoMAE backbone: Video Grad-CAM and HiResCAM.
+"""Post-hoc explanation baselines on the same VideoMAE backbone: Video Grad-CAM, HiResCAM, TCAV.
 
 Plain functions and torch modules, no Ray (docs/method.md, "Post-hoc baselines"). A map
 explains one class logit, either the fine-tuned backbone's own class head or DANCE's
@@ -9,8 +9,11 @@ default the last), over the (T', H', W') tubelet grid upsampled to the clip's fr
     cam = VideoCam.for_dance(backbone, DanceModel.from_pretrained("work/model"))
     result = cam.explain(frames, method="hirescam")  # (T, H, W, 3) uint8, as decoded
     gif = gif_bytes(overlay_heat(frames, result.maps))  # result.maps: (T, H, W) in [0, 1]
+    cavs = relative_cavs({"ball": acts_ball, "person": acts_person}, seed=0)  # (N, F) each
+    sign_count, magnitude = tcav_scores(gradients, cavs["ball"].vector)  # gradients (N, F)
 """
 
+from dance.posthoc._cav import CAV, TorchCAVClassifier, fit_cav, relative_cavs
 from dance.posthoc._gradcam import (
     METHODS,
     TARGETS,
@@ -20,21 +23,29 @@ from dance.posthoc._gradcam import (
     upsample_to_frames,
 )
 from dance.posthoc._overlay import gif_bytes, jet, npy_bytes, overlay_heat
+from dance.posthoc._tcav import Significance, tcav_scores, tcav_significance
 from dance.posthoc._token_grid import TokenGrid, find_layer, grid_hooked, layer_names
 
 __all__ = [
+    "CAV",
     "METHODS",
     "TARGETS",
     "CamResult",
+    "Significance",
     "TokenGrid",
+    "TorchCAVClassifier",
     "VideoCam",
     "cam_grid",
     "find_layer",
+    "fit_cav",
     "gif_bytes",
     "grid_hooked",
     "jet",
     "layer_names",
     "npy_bytes",
     "overlay_heat",
+    "relative_cavs",
+    "tcav_scores",
+    "tcav_significance",
     "upsample_to_frames",
 ]
