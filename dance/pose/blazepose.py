@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -26,6 +30,20 @@ def _import_mediapipe_pose() -> Any:
     return mp_pose
 
 
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for the body (C++ log lines only; errors raise)."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class BlazePoseEstimator(ClosesOnExit):
     """One mediapipe BlazePose graph: RGB frames in, COCO-17 (x, y, score) in pixels out."""
 
@@ -46,6 +64,7 @@ class BlazePoseEstimator(ClosesOnExit):
             min_detection_confidence=min_detection_confidence,
             min_tracking_confidence=0.5,
         )
+        self._started = False
 
     def estimate(self, frame: np.ndarray) -> np.ndarray | None:
         """Return (17, 3) COCO-17 (x, y, visibility) in pixels for an RGB uint8 frame, or None."""
@@ -65,7 +84,15 @@ class BlazePoseEstimator(ClosesOnExit):
                 "cv2.COLOR_BGR2RGB)"
             )
         height, width = frame.shape[:2]
-        result = self._pose.process(np.ascontiguousarray(frame))
+        if self._started:
+            result = self._pose.process(np.ascontiguousarray(frame))
+        else:
+            # A graph's first frame makes mediapipe's C++ side write two fixed notices (the
+            # TFLite delegate, "feedback tensors") straight to fd 2: once per graph, so once
+            # per video in tracking mode, hundreds of identical lines in a job's log.
+            with _native_stderr_silenced():
+                result = self._pose.process(np.ascontiguousarray(frame))
+            self._started = True
         if result.pose_landmarks is None:
             return None
         landmarks = result.pose_landmarks.landmark
