@@ -12,7 +12,13 @@ from dance.datasets import prepare_manifest
 from dance.errors import DanceError
 from dance.manifest import Manifest
 from dance.progress import Log, log_to_stderr
-from dance.workdir import backbone_dir, dual_encoder_dir, dual_training_dir, manifest_uri
+from dance.workdir import (
+    backbone_dir,
+    dual_encoder_dir,
+    dual_training_dir,
+    lock_for_config,
+    manifest_uri,
+)
 
 # Non-secret AWS settings that Ray workers need to reach the same S3 as the driver.
 # Credentials are never forwarded (a runtime_env is visible cluster-wide): workers find
@@ -174,7 +180,9 @@ def job_main(
     )
     args = parser.parse_args(argv)
     try:
-        run(load_config(args.config, args.overrides), log_to_stderr, force=args.force)
+        cfg = load_config(args.config, args.overrides)
+        with lock_for_config(cfg, prog):  # one run per workdir, as `dance <stage>` does
+            run(cfg, log_to_stderr, force=args.force)
     except DanceError as err:
         log_to_stderr(f"error: {err}")
         return 2

@@ -52,6 +52,7 @@ from dance.manifest import Manifest
 from dance.preprocess import dual_embeddings, ground_truth_uri, read_clips, read_videos
 from dance.progress import Log, log_to_stderr
 from dance.workdir import (
+    StagePlan,
     StageRecord,
     begin_stage,
     concepts_dir,
@@ -139,15 +140,9 @@ def _language(
     )
 
 
-def run_discover(
-    cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False
-) -> DiscoverSummary:
-    """Discover motion, object and scene concepts and write <workdir>/concepts/ (rerun-safe)."""
-    cfg = with_absolute_paths(cfg)
-    storage.configure(cfg.storage)
-    started = time.perf_counter()
+def discover_plan(cfg: DanceConfig) -> StagePlan:
+    """Discover's inputs (the manifest's content, annotations or answers) and upstream."""
     manifest = Manifest.read(manifest_uri(cfg.workdir))
-    preprocessed = require_done(cfg.workdir, "preprocess", "dance preprocess --config <config>")
     inputs = {
         "manifest": {"id": manifest_uri(cfg.workdir), "sha256": manifest_content_sha256(manifest)}
     }
@@ -158,12 +153,25 @@ def run_discover(
     if cfg.discover.language.source == "answers":
         answers_file = str(cfg.discover.language.answers_file)
         inputs["answers"] = model_reference(resolve_answers_file(answers_file))
+    return StagePlan(inputs, ("preprocess",))
+
+
+def run_discover(
+    cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False
+) -> DiscoverSummary:
+    """Discover motion, object and scene concepts and write <workdir>/concepts/ (rerun-safe)."""
+    cfg = with_absolute_paths(cfg)
+    storage.configure(cfg.storage)
+    started = time.perf_counter()
+    manifest = Manifest.read(manifest_uri(cfg.workdir))
+    preprocessed = require_done(cfg.workdir, "preprocess", "dance preprocess --config <config>")
+    plan = discover_plan(cfg)
     run = begin_stage(
         cfg.workdir,
         "discover",
         cfg.model_dump(mode="json"),
-        inputs=inputs,
-        upstream=["preprocess"],
+        inputs=plan.inputs,
+        upstream=plan.upstream,
         force=force,
         log=log,
         command="dance discover --config <config>",

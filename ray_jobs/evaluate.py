@@ -36,6 +36,7 @@ from dance.train import (
     split_metrics,
 )
 from dance.workdir import (
+    StagePlan,
     begin_stage,
     concepts_dir,
     manifest_uri,
@@ -127,6 +128,11 @@ def evaluate_model(
     return metrics, predictions
 
 
+def evaluate_plan(cfg: DanceConfig) -> StagePlan:
+    """Evaluate reads the trained bundle: its upstream is train."""
+    return StagePlan({}, ("train",))
+
+
 def run_evaluate(
     cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False, table: bool = False
 ) -> dict:
@@ -139,7 +145,8 @@ def run_evaluate(
     storage.configure(cfg.storage)
     require_done(cfg.workdir, "train", "dance train --config <config>")
     run = begin_stage(
-        cfg.workdir, "evaluate", cfg.model_dump(mode="json"), upstream=["train"], force=force,
+        cfg.workdir, "evaluate", cfg.model_dump(mode="json"),
+        upstream=evaluate_plan(cfg).upstream, force=force,
         log=log, command="dance evaluate --config <config>",
     )
     manifest = Manifest.read(manifest_uri(cfg.workdir))

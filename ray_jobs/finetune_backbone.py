@@ -43,8 +43,8 @@ from dance.finetune import (
     steps_per_epoch,
 )
 from dance.manifest import SPLITS, Manifest
-from dance.progress import Log, log_to_stderr
-from dance.workdir import manifest_uri, model_reference
+from dance.progress import Log, log_to_stderr, quiet
+from dance.workdir import StagePlan, manifest_uri, model_reference
 from ray_jobs._runtime import (
     ensure_ray,
     finetune_output_uri,
@@ -158,6 +158,12 @@ def _finetune_inputs(cfg: DanceConfig, manifest: Manifest) -> dict[str, dict[str
     if cfg.finetune.init != "tiny":
         inputs["init"] = model_reference(cfg.finetune.init)
     return inputs
+
+
+def finetune_plan(cfg: DanceConfig, log: Log = quiet) -> StagePlan:
+    """Fine-tuning's inputs: the manifest's content and the initial model."""
+    cfg = with_absolute_paths(cfg)
+    return StagePlan(_finetune_inputs(cfg, load_or_prepare_manifest(cfg, log)))
 
 
 def run_finetune(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False) -> FinetuneReport:

@@ -44,8 +44,8 @@ from dance.preprocess import (
     summarize_outputs,
     sweep_stale_spills,
 )
-from dance.progress import Log, log_to_stderr
-from dance.workdir import begin_stage, manifest_uri, shifted_workdir, summary_uri
+from dance.progress import Log, log_to_stderr, quiet
+from dance.workdir import StagePlan, begin_stage, manifest_uri, shifted_workdir, summary_uri
 from ray_jobs._placement import map_batches_args
 from ray_jobs._runtime import aws_runtime_env, ensure_ray, job_main, with_absolute_paths
 
@@ -218,6 +218,12 @@ def preprocess_shifted(cfg: DanceConfig, models: EncoderModels, log: Log) -> dic
         return {}
     counts = preprocess_features_only(cfg, workdir, models, log, "shifted test set")
     return {"shifted_videos": counts["videos"], "shifted_videos_ok": counts["videos_ok"]}
+
+
+def preprocess_plan(cfg: DanceConfig, log: Log = quiet) -> StagePlan:
+    """Preprocess's inputs: the models it loads (tiny stand-ins built here where allowed)."""
+    cfg = with_absolute_paths(cfg)
+    return StagePlan(preprocess_inputs(cfg, resolve_encoder_models(cfg, log)))
 
 
 def run_preprocess(

@@ -4,7 +4,8 @@
     + reports/table.json (evaluate --table, if run) + concepts/ + clips/ (poses)
       -> <workdir>/reports/index.html and its pages (dance.report.write_report_site)
 
-Reads only: it runs on the driver, no cluster needed. The site opens from disk.
+Reads only: it runs on the driver, no cluster needed. The site opens from disk; on an S3
+workdir it is built in a local temporary folder and uploaded (download it to open it).
 
     python -m ray_jobs.report --config demo [--set key=value ...] [--force]
 """
@@ -12,7 +13,9 @@ Reads only: it runs on the driver, no cluster needed. The site opens from disk.
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +25,6 @@ import pyarrow.compute as pc
 from dance import storage
 from dance.concepts import read_concept_bundle, read_filter_report
 from dance.config import DanceConfig
-from dance.errors import InputError
 from dance.manifest import Manifest
 from dance.preprocess import read_clips, read_videos
 from dance.progress import Log, log_to_stderr
@@ -30,6 +32,7 @@ from dance.report import ReportInputs, ReportSummary, write_report_site
 from dance.train import DanceModel, feature_matrix
 from dance.video import open_video
 from dance.workdir import (
+    StagePlan,
     begin_stage,
     concepts_dir,
     manifest_uri,
@@ -153,30 +156,46 @@ def run_report(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False,
     storage.configure(cfg.storage)
     require_done(cfg.workdir, "evaluate", "dance evaluate --config <config>")
     target = out or reports_dir(cfg.workdir)
-    if storage.is_s3(target):
-        raise InputError(
-            f"the report is a local site and {target} is on S3: pass --out with a local "
-            f"folder (it opens from disk)"
-        )
+    plan = report_plan(cfg)
     run = begin_stage(
-        cfg.workdir, "report", cfg.model_dump(mode="json"), upstream=["train", "evaluate"],
-        inputs=_checks_input(cfg), force=force, log=log,
+        cfg.workdir, "report", cfg.model_dump(mode="json"), upstream=plan.upstream,
+        inputs=plan.inputs, force=force, log=log,
         command="dance report --config <config>",
     )
-    summary = write_report_site(report_inputs(cfg), target, max_videos=max_videos,
-                                seed=cfg.seed, top_k=cfg.evaluate.top_k, log=log)
+    inputs = report_inputs(cfg)
+    if storage.is_s3(target):
+        summary = _write_site_to_s3(inputs, target, cfg, max_videos, log)
+    else:
+        summary = write_report_site(inputs, target, max_videos=max_videos,
+                                    seed=cfg.seed, top_k=cfg.evaluate.top_k, log=log)
     run.finish(facts={"index": storage.join(target, "index.html")},
                counts={"pages": summary.pages, "video_pages": summary.video_pages,
                        "animations": summary.animations})
     return summary
 
 
-def _checks_input(cfg: DanceConfig) -> dict[str, dict[str, Any]]:
-    """The sanity record's identity, when the checks were run (the report shows them)."""
+def _write_site_to_s3(
+    inputs: ReportInputs, target: str, cfg: DanceConfig, max_videos: int, log: Log
+) -> ReportSummary:
+    """Build the site in a local folder (its pages link by relative path), then upload it."""
+    with tempfile.TemporaryDirectory(prefix="dance-report-") as local:
+        summary = write_report_site(inputs, local, max_videos=max_videos, seed=cfg.seed,
+                                    top_k=cfg.evaluate.top_k, log=log)
+        files = [path for path in Path(local).rglob("*") if path.is_file()]
+        for path in files:
+            storage.write_bytes(storage.join(target, *path.relative_to(local).parts),
+                                path.read_bytes())
+    log(f"report: uploaded {len(files)} files to {target}; download the folder to open it")
+    return summary
+
+
+def report_plan(cfg: DanceConfig) -> StagePlan:
+    """The bundle and its evaluation, and the sanity record's identity when the checks ran."""
     record = read_record(cfg.workdir, "sanity")
-    if record is None or not record.done:
-        return {}
-    return {"sanity": {"id": "stages/sanity.json", "sha256": record.identity}}
+    checks = {} if record is None or not record.done else {
+        "sanity": {"id": "stages/sanity.json", "sha256": record.identity}
+    }
+    return StagePlan(checks, ("train", "evaluate"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -48,6 +48,7 @@ from dance.progress import Log, log_to_stderr
 from dance.train import DanceModel, feature_matrix, join_on_video_id
 from dance.workdir import (
     SUGGESTED_EDIT,
+    StagePlan,
     begin_stage,
     manifest_uri,
     model_edits_dir,
@@ -171,6 +172,11 @@ def _shift_edit(cfg: DanceConfig, model: DanceModel, decoded: pa.Table, log: Log
     }
 
 
+def sanity_plan(cfg: DanceConfig) -> StagePlan:
+    """The checks read the preprocessed features and the trained bundle."""
+    return StagePlan({}, ("preprocess", "train"))
+
+
 def run_sanity(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False) -> dict:
     """Reversal, fidelity, deletion and shift-edit checks of the trained model."""
     started = time.perf_counter()
@@ -178,7 +184,7 @@ def run_sanity(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False) 
     storage.configure(cfg.storage)
     require_done(cfg.workdir, "train", "dance train --config <config>")
     run = begin_stage(
-        cfg.workdir, "sanity", cfg.model_dump(mode="json"), upstream=["preprocess", "train"],
+        cfg.workdir, "sanity", cfg.model_dump(mode="json"), upstream=sanity_plan(cfg).upstream,
         force=force, log=log, command="dance sanity --config <config>",
     )
     previous = run.previous.upstream.get("preprocess") if run.previous else None

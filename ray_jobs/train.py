@@ -48,6 +48,7 @@ from dance.train import (
     worker_rows,
 )
 from dance.workdir import (
+    StagePlan,
     begin_stage,
     concepts_dir,
     current_record,
@@ -146,19 +147,24 @@ def train_worker(loop_config: dict) -> None:
     )
 
 
-def _inputs_and_labels(
+def _labels(
     cfg: DanceConfig, manifest: Manifest
-) -> tuple[dict[str, dict[str, Any]], list[str], pa.Table, dict[str, list[str]], dict[str, Any]]:
-    """Stage inputs, upstream stages, the labels table, concept names and concepts.json."""
+) -> tuple[pa.Table, dict[str, list[str]], dict[str, Any]]:
+    """The labels table, concept names and concepts.json the variant trains on."""
+    if cfg.train.variant == "linear_probe":
+        return probe_labels(manifest), {"motion": [], "objects": [], "scenes": []}, {}
+    bundle = read_concept_bundle(concepts_dir(cfg.workdir))
+    return bundle.labels, bundle.names, bundle.index
+
+
+def train_plan(cfg: DanceConfig) -> StagePlan:
+    """Train's inputs (the manifest's content) and upstream stages (discover for DANCE)."""
+    manifest = Manifest.read(manifest_uri(cfg.workdir))
     inputs = {
         "manifest": {"id": manifest_uri(cfg.workdir), "sha256": manifest_content_sha256(manifest)}
     }
-    if cfg.train.variant == "linear_probe":
-        return inputs, ["preprocess"], probe_labels(manifest), {
-            "motion": [], "objects": [], "scenes": []
-        }, {}
-    bundle = read_concept_bundle(concepts_dir(cfg.workdir))
-    return inputs, ["preprocess", "discover"], bundle.labels, bundle.names, bundle.index
+    upstream = ("preprocess",) if cfg.train.variant == "linear_probe" else ("preprocess", "discover")
+    return StagePlan(inputs, upstream)
 
 
 def run_train(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False) -> TrainReport:
@@ -175,10 +181,11 @@ def run_train(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False) -
     manifest = Manifest.read(manifest_uri(cfg.workdir))
     if cfg.train.variant == "dance":
         require_done(cfg.workdir, "discover", "dance discover --config <config>")
-    inputs, upstream, labels, names, index = _inputs_and_labels(cfg, manifest)
+    labels, names, index = _labels(cfg, manifest)
+    plan = train_plan(cfg)
     config_json = cfg.model_dump(mode="json")
     done = None if force else current_record(
-        cfg.workdir, "train", config_json, inputs=inputs, upstream=upstream
+        cfg.workdir, "train", config_json, inputs=plan.inputs, upstream=plan.upstream
     )
     if done is not None and storage.exists(output_uri(cfg)):
         report = TrainReport.from_facts(done.facts)
@@ -187,7 +194,7 @@ def run_train(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False) -
     if force or not cfg.train.resume:
         storage.remove(state_uri(cfg))
     run = begin_stage(
-        cfg.workdir, "train", config_json, inputs=inputs, upstream=upstream, force=force,
+        cfg.workdir, "train", config_json, inputs=plan.inputs, upstream=plan.upstream, force=force,
         log=log, command="dance train --config <config>",
     )
     table, counts = join_training_table(

@@ -59,8 +59,8 @@ from dance.finetune import (
     steps_per_epoch,
 )
 from dance.manifest import SPLITS, Manifest
-from dance.progress import Log, log_to_stderr
-from dance.workdir import json_sha256, manifest_uri, model_reference
+from dance.progress import Log, log_to_stderr, quiet
+from dance.workdir import StagePlan, json_sha256, manifest_uri, model_reference
 from ray_jobs._runtime import (
     dual_encoder_output_uri,
     dual_training_state_uri,
@@ -232,6 +232,23 @@ def _test_auc(
     return annotation_auc(encoder, clips, [rows[v] for v in ids], template)
 
 
+def _prepared(
+    cfg: DanceConfig, log: Log
+) -> tuple[CaptionSource, list[str], dict[str, dict[str, Any]]]:
+    """The caption source, the vocabulary and the stage's inputs."""
+    # The run's manifest is built first (if missing) even with a corpus: its class names are
+    # in the vocabulary, because discover embeds them (the class filter).
+    dataset = load_or_prepare_manifest(cfg, log)
+    source = caption_source(cfg, dataset, log)
+    words = training_vocabulary(source.captions, vocabulary_texts(cfg, dataset.class_names))
+    return source, words, _inputs(cfg, source, words)
+
+
+def dual_encoder_plan(cfg: DanceConfig, log: Log = quiet) -> StagePlan:
+    """The dual encoder's inputs: the manifest, the captions and the vocabulary."""
+    return StagePlan(_prepared(with_absolute_paths(cfg), log)[2])
+
+
 def run_train_dual_encoder(
     cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False
 ) -> DualEncoderReport:
@@ -245,13 +262,8 @@ def run_train_dual_encoder(
     cfg = with_absolute_paths(cfg)
     storage.configure(cfg.storage)
     dc = cfg.dual_training
-    # The run's manifest is built first (if missing) even with a corpus: its class names are
-    # in the vocabulary, because discover embeds them (the class filter).
-    dataset = load_or_prepare_manifest(cfg, log)
-    source = caption_source(cfg, dataset, log)
+    source, words, inputs = _prepared(cfg, log)
     manifest, captions = source.manifest, source.captions
-    words = training_vocabulary(captions, vocabulary_texts(cfg, dataset.class_names))
-    inputs = _inputs(cfg, source, words)
     done = None if force else done_record(cfg, STAGE, inputs, output_uri(cfg))
     if done is not None:
         report = DualEncoderReport(**done.facts["report"])

@@ -18,6 +18,7 @@ COMMANDS = [
     ["config", "show"],
     ["config", "list"],
     ["config", "validate"],
+    ["config", "reference"],
     ["synth"],
     ["manifest"],
     ["finetune-backbone"],
@@ -30,7 +31,12 @@ COMMANDS = [
     ["report"],
     ["predict"],
     ["gradcam"],
+    ["run"],
     ["demo"],
+    ["submit"],
+    ["status"],
+    ["logs"],
+    ["stop"],
 ]
 
 

@@ -6,7 +6,6 @@ import typer
 
 from dance.cli._config_cmd import config_app
 from dance.cli._data_cmds import manifest_command, synth_command
-from dance.cli._demo_cmd import demo_command
 from dance.cli._discover_cmd import discover_command
 from dance.cli._dual_cmd import train_dual_encoder_command
 from dance.cli._explain_cmds import report_command, sanity_command
@@ -14,6 +13,8 @@ from dance.cli._finetune_cmd import finetune_backbone_command
 from dance.cli._gradcam_cmd import gradcam_command
 from dance.cli._predict_cmd import predict_command
 from dance.cli._preprocess_cmd import preprocess_command
+from dance.cli._run_cmd import demo_command, run_command
+from dance.cli._submit_cmds import logs_command, status_command, stop_command, submit_command
 from dance.cli._train_cmd import evaluate_command, intervene_command, train_command
 
 app = typer.Typer(
@@ -40,7 +41,12 @@ app.command("predict")(predict_command)
 app.command("gradcam")(gradcam_command)
 app.command("sanity")(sanity_command)
 app.command("report")(report_command)
+app.command("run")(run_command)
 app.command("demo")(demo_command)
+app.command("submit")(submit_command)
+app.command("status")(status_command)
+app.command("logs")(logs_command)
+app.command("stop")(stop_command)
 
 
 def main() -> None:

@@ -1,14 +1,15 @@
-"""`dance config`: list presets, show a resolved config, validate a file."""
+"""`dance config`: list presets, show a resolved config, validate a file, the key reference."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from dance.cli._errors import user_errors
 from dance.cli._options import SetOption
-from dance.config import list_presets, load_config
+from dance.config import list_presets, load_config, render_reference
 
 config_app = typer.Typer(help="Inspect and validate configs.", no_args_is_help=True)
 
@@ -39,3 +40,19 @@ def validate_command(
     with user_errors():
         cfg = load_config(source, overrides or [])
     typer.echo(f"ok: '{source}' is a valid config (name={cfg.name}, workdir={cfg.workdir})")
+
+
+@config_app.command("reference")
+def reference_command(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="write the Markdown to this file instead of stdout"),
+    ] = None,
+) -> None:
+    """Print every config section and key (type, default, description) as Markdown."""
+    text = render_reference()
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output}")

@@ -7,6 +7,7 @@ import typer
 from dance.cli._errors import user_errors
 from dance.cli._options import ConfigOption, ForceOption, SetOption
 from dance.config import load_config
+from dance.workdir import lock_for_config
 
 
 def train_dual_encoder_command(
@@ -18,7 +19,7 @@ def train_dual_encoder_command(
         # Ray and the job load only when the command runs: `dance --help` stays fast.
         from ray_jobs.train_dual_encoder import run_train_dual_encoder
 
-        report = run_train_dual_encoder(
-            cfg, log=lambda line: typer.echo(line, err=True), force=force
-        )
+        log = lambda line: typer.echo(line, err=True)
+        with lock_for_config(cfg, "dance train-dual-encoder"):
+            report = run_train_dual_encoder(cfg, log=log, force=force)
     typer.echo(report.describe())

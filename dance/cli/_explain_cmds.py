@@ -9,6 +9,7 @@ import typer
 from dance.cli._errors import user_errors
 from dance.cli._options import ConfigOption, ForceOption, SetOption
 from dance.config import load_config
+from dance.workdir import lock_for_config
 
 
 def sanity_command(
@@ -22,7 +23,8 @@ def sanity_command(
 
     with user_errors():
         cfg = load_config(config, overrides or [])
-        run_sanity(cfg, log=lambda line: typer.echo(line, err=True), force=force)
+        with lock_for_config(cfg, "dance sanity"):
+            run_sanity(cfg, log=lambda line: typer.echo(line, err=True), force=force)
 
 
 def report_command(
@@ -31,7 +33,7 @@ def report_command(
     force: ForceOption = False,
     out: Annotated[
         str | None,
-        typer.Option("--out", help="local folder for the site (default <workdir>/reports)"),
+        typer.Option("--out", help="folder or s3:// prefix for the site (default <workdir>/reports)"),
     ] = None,
     videos: Annotated[
         int, typer.Option("--videos", min=0, help="test videos that get their own page")
@@ -43,5 +45,6 @@ def report_command(
 
     with user_errors():
         cfg = load_config(config, overrides or [])
-        run_report(cfg, log=lambda line: typer.echo(line, err=True), force=force, out=out,
-                   max_videos=videos)
+        log = lambda line: typer.echo(line, err=True)
+        with lock_for_config(cfg, "dance report"):
+            run_report(cfg, log=log, force=force, out=out, max_videos=videos)

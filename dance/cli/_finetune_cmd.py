@@ -7,6 +7,7 @@ import typer
 from dance.cli._errors import user_errors
 from dance.cli._options import ConfigOption, ForceOption, SetOption
 from dance.config import load_config
+from dance.workdir import lock_for_config
 
 
 def finetune_backbone_command(
@@ -18,5 +19,6 @@ def finetune_backbone_command(
         # Ray and the job load only when the command runs: `dance --help` stays fast.
         from ray_jobs.finetune_backbone import run_finetune
 
-        report = run_finetune(cfg, log=lambda line: typer.echo(line, err=True), force=force)
+        with lock_for_config(cfg, "dance finetune-backbone"):
+            report = run_finetune(cfg, log=lambda line: typer.echo(line, err=True), force=force)
     typer.echo(report.describe())

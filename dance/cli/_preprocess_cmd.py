@@ -7,6 +7,7 @@ import typer
 from dance.cli._errors import user_errors
 from dance.cli._options import ConfigOption, ForceOption, SetOption
 from dance.config import load_config
+from dance.workdir import lock_for_config
 
 
 def preprocess_command(
@@ -17,4 +18,5 @@ def preprocess_command(
 
     with user_errors():
         cfg = load_config(config, overrides or [])
-        run_preprocess(cfg, log=lambda line: typer.echo(line, err=True), force=force)
+        with lock_for_config(cfg, "dance preprocess"):
+            run_preprocess(cfg, log=lambda line: typer.echo(line, err=True), force=force)

@@ -9,6 +9,7 @@ import typer
 from dance.cli._errors import user_errors
 from dance.cli._options import ConfigOption, ForceOption, SetOption
 from dance.config import load_config
+from dance.workdir import lock_for_config
 
 
 def train_command(
@@ -30,11 +31,13 @@ def train_command(
 
     with user_errors():
         cfg = load_config(config, overrides or [])
-        run_train(cfg, log=lambda line: typer.echo(line, err=True), force=force)
-        if sweep:
-            from ray_jobs.sweep import run_sweep
+        log = lambda line: typer.echo(line, err=True)
+        with lock_for_config(cfg, "dance train"):
+            run_train(cfg, log=log, force=force)
+            if sweep:
+                from ray_jobs.sweep import run_sweep
 
-            run_sweep(cfg, log=lambda line: typer.echo(line, err=True))
+                run_sweep(cfg, log=log)
 
 
 def evaluate_command(
@@ -56,7 +59,8 @@ def evaluate_command(
 
     with user_errors():
         cfg = load_config(config, overrides or [])
-        run_evaluate(cfg, log=lambda line: typer.echo(line, err=True), force=force, table=table)
+        with lock_for_config(cfg, "dance evaluate"):
+            run_evaluate(cfg, log=lambda line: typer.echo(line, err=True), force=force, table=table)
 
 
 def intervene_command(
@@ -77,4 +81,5 @@ def intervene_command(
 
     with user_errors():
         cfg = load_config(config, overrides or [])
-        run_intervene(cfg, edits, name, split, log=lambda line: typer.echo(line, err=True))
+        with lock_for_config(cfg, "dance intervene"):
+            run_intervene(cfg, edits, name, split, log=lambda line: typer.echo(line, err=True))

@@ -23,6 +23,7 @@ from dance.config._data import (
     DatasetConfig,
     DatasetName,
     RayConfig,
+    RunConfig,
     StorageConfig,
     split_s3_endpoint,
 )
@@ -50,6 +51,7 @@ from dance.config._preprocess import (
     PoseConfig,
     PreprocessConfig,
 )
+from dance.config._reference import render_reference
 from dance.config._synth import SYNTH_MAX_CLASSES, SYNTH_PRESETS, SynthConfig
 from dance.config._train import EvaluateConfig, FinetuneConfig, TrainConfig
 
@@ -66,6 +68,7 @@ class DanceConfig(Section):
     )
     storage: StorageConfig = StorageConfig()
     ray: RayConfig = RayConfig()
+    run: RunConfig = RunConfig()
     keyframes: KeyframeConfig = KeyframeConfig()
     clips: ClipConfig = ClipConfig()
     pose: PoseConfig = PoseConfig()
@@ -136,6 +139,7 @@ __all__ = [
     "PreprocessConfig",
     "PseudoLabelConfig",
     "RayConfig",
+    "RunConfig",
     "Section",
     "StageResources",
     "StorageConfig",
@@ -143,5 +147,6 @@ __all__ = [
     "TrainConfig",
     "list_presets",
     "load_config",
+    "render_reference",
     "split_s3_endpoint",
 ]

@@ -165,4 +165,17 @@ class RayConfig(Section):
         None, description="Ray cluster address; None uses $RAY_ADDRESS, else starts Ray locally."
     )
     num_cpus: int | None = Field(None, gt=0, description="CPUs of a local Ray instance.")
-    namespace: str = "dance"
+    namespace: str = Field("dance", description="Ray namespace the jobs run in.")
+
+
+class RunConfig(Section):
+    """How `dance run` shares its workdir: one run at a time, under a lease it renews."""
+
+    lock_lease_s: float = Field(
+        60.0, gt=0, description="seconds a run's workdir lock lives without renewal; the lock "
+        "of a killed run is taken over once this has passed",
+    )
+    lock_wait_s: float = Field(
+        0.0, ge=0, description="seconds a second run on the same workdir waits for the running "
+        "one before refusing (0: refuse at once)",
+    )

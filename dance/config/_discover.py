@@ -98,18 +98,22 @@ class LanguageConceptConfig(Section):
         "dataset's concept annotations (attribute-CBM baseline)",
     )
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint; None = OpenAI")
-    model: str = "gpt-4o"
+    model: str = Field("gpt-4o", description="model name sent to the endpoint")
     api_key_env: str = Field("OPENAI_API_KEY", description="environment variable holding the key")
-    temperature: float = Field(0.2, ge=0, le=2)
-    max_tokens: int = Field(512, ge=1)
-    queries_per_class: int = Field(2, ge=1)
-    object_prompt: str = (
-        "For the {action}, list the most important physical objects that commonly appear "
-        "when this action occurs."
+    temperature: float = Field(0.2, ge=0, le=2, description="sampling temperature")
+    max_tokens: int = Field(512, ge=1, description="most tokens of one answer")
+    queries_per_class: int = Field(
+        2, ge=1, description="answers sampled per class and prompt (each cached)"
     )
-    scene_prompt: str = (
+    object_prompt: str = Field(
+        "For the {action}, list the most important physical objects that commonly appear "
+        "when this action occurs.",
+        description="object question; {action} is the class name",
+    )
+    scene_prompt: str = Field(
         "List the most common places or background scenes where {action} typically occurs. "
-        "Do not include objects or equipment"
+        "Do not include objects or equipment",
+        description="scene question; {action} is the class name",
     )
     answers_file: str | None = Field(
         None,
@@ -118,9 +122,15 @@ class LanguageConceptConfig(Section):
     )
     object_file: str | None = Field(None, description="concept list file (source=files)")
     scene_file: str | None = Field(None, description="concept list file (source=files)")
-    max_concept_length: int = Field(30, ge=1)
-    class_similarity_cutoff: float = Field(0.84, ge=-1, le=1)
-    duplicate_similarity_cutoff: float = Field(0.90, ge=-1, le=1)
+    max_concept_length: int = Field(
+        30, ge=1, description="drop a concept longer than this many characters"
+    )
+    class_similarity_cutoff: float = Field(
+        0.84, ge=-1, le=1, description="drop a concept this similar (cosine) to a class name"
+    )
+    duplicate_similarity_cutoff: float = Field(
+        0.90, ge=-1, le=1, description="of two concepts this similar, drop one"
+    )
     one_shot: bool = Field(
         False,
         description="the authors' one-shot variant: an example question and answer first",
@@ -129,10 +139,20 @@ class LanguageConceptConfig(Section):
         "Focus only on tangible items; no body parts, poses or background scenes.",
         description="appended to the object prompt in one-shot mode (the authors' code)",
     )
-    object_example_action: str = "drinking water"
-    object_example_answer: str = "- cup\n- glass\n- water bottle\n- drinking straw"
-    scene_example_action: str = "riding a bicycle"
-    scene_example_answer: str = "- road\n- bike path\n- park\n- mountain trail"
+    object_example_action: str = Field(
+        "drinking water", description="one-shot mode: the example object question's action"
+    )
+    object_example_answer: str = Field(
+        "- cup\n- glass\n- water bottle\n- drinking straw",
+        description="one-shot mode: the example object answer",
+    )
+    scene_example_action: str = Field(
+        "riding a bicycle", description="one-shot mode: the example scene question's action"
+    )
+    scene_example_answer: str = Field(
+        "- road\n- bike path\n- park\n- mountain trail",
+        description="one-shot mode: the example scene answer",
+    )
     concurrency: int = Field(4, ge=1, description="LLM requests in flight at once")
     requests_per_minute: float | None = Field(
         None, gt=0, description="client-side rate limit; None = unlimited"
@@ -172,7 +192,9 @@ class LanguageConceptConfig(Section):
 class PseudoLabelConfig(Section):
     """Pseudo labels = cos(text, video) (docs/method.md section 5, Eq. 3)."""
 
-    template: str = "A video of {concept}"
+    template: str = Field(
+        "A video of {concept}", description="the text embedded per concept ({concept})"
+    )
 
     @model_validator(mode="after")
     def _template_names_the_concept(self) -> PseudoLabelConfig:

@@ -24,7 +24,7 @@ class KeyframeConfig(Section):
         0.3, gt=0, lt=1, description="peak threshold relative to the corrected signal's range"
     )
     baseline_degree: int = Field(2, ge=0, description="degree of the iterative baseline fit")
-    baseline_max_iter: int = Field(100, ge=1)
+    baseline_max_iter: int = Field(100, ge=1, description="most iterations of the baseline fit")
     baseline_tol: float = Field(1e-3, gt=0, description="relative coefficient change to stop")
     min_distance: int = Field(1, ge=1, description="minimum frames between peaks")
 
@@ -47,7 +47,12 @@ class ClipConfig(Section):
 class PoseConfig(Section):
     """Person boxes, 2D pose, frame/clip filters and normalisation (docs/method.md section 2)."""
 
-    backend: Literal["vitpose", "mediapipe", "mmpose", "annotations"] = "vitpose"
+    backend: Literal["vitpose", "mediapipe", "mmpose", "annotations"] = Field(
+        "vitpose",
+        description="vitpose: RT-DETR boxes + ViTPose (transformers); mediapipe: BlazePose, "
+        "offline on CPU; mmpose: the optional extra; annotations: keypoints shipped with the "
+        "dataset",
+    )
     model: str = Field("usyd-community/vitpose-base-simple", description="ViTPose hub id or path")
     detector: str = Field("PekingU/rtdetr_r50vd_coco_o365", description="RT-DETR hub id or path")
     detector_threshold: float = Field(0.25, ge=0, le=1, description="person box confidence")
@@ -64,7 +69,11 @@ class PoseConfig(Section):
     clip_min_cosine: float = Field(
         0.92, ge=-1, le=1, description="min cosine between consecutive frames' raw (x, y)"
     )
-    normalization: Literal["minmax", "torso", "box"] = "minmax"
+    normalization: Literal["minmax", "torso", "box"] = Field(
+        "minmax",
+        description="pose clip normalisation before clustering: minmax (per frame, x and y "
+        "scaled to [0, 1] apart), torso (mid-hip centred, torso-length scaled) or box",
+    )
     resources: StageResources = Field(
         StageResources(batch_size=32),
         description="the pose actors: batch_size = videos whose key-clip frames go through "
@@ -79,7 +88,7 @@ class BackboneConfig(Section):
         "MCG-NJU/videomae-base-finetuned-kinetics",
         description="VideoMAE hub id or local from_pretrained directory (fine-tuned on the target)",
     )
-    num_frames: int = Field(16, ge=1)
+    num_frames: int = Field(16, ge=1, description="frames per backbone clip")
     sampling: Literal["segment_middles", "stride_around_middle"] = Field(
         "segment_middles",
         description="KTH/Penn/HAA: segment middles; UCF-101: stride 4 around middle",
@@ -93,7 +102,11 @@ class BackboneConfig(Section):
 class DualEncoderConfig(Section):
     """Video-text dual encoder for pseudo labels (docs/method.md section 5)."""
 
-    kind: Literal["xclip", "clip_frames"] = "xclip"
+    kind: Literal["xclip", "clip_frames"] = Field(
+        "xclip",
+        description="xclip: an X-CLIP video model; clip_frames: an image-text model whose "
+        "video embedding is the mean over frames (what dance train-dual-encoder writes)",
+    )
     model: str = Field("microsoft/xclip-base-patch16", description="hub id or local path")
     num_frames: int = Field(8, ge=1, description="every second frame of the backbone clip")
     resources: StageResources = Field(

@@ -26,32 +26,52 @@ class SynthConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    preset: Literal["tiny", "demo", "bench", "captions", "custom"] = "demo"
-    num_classes: int = Field(default=10, ge=1, le=SYNTH_MAX_CLASSES)
+    preset: Literal["tiny", "demo", "bench", "captions", "custom"] = Field(
+        default="demo",
+        description="start from this preset; keys given beside it override its values; "
+        "custom: the keys as given",
+    )
+    num_classes: int = Field(
+        default=10, ge=1, le=SYNTH_MAX_CLASSES, description="action classes, from the catalogue"
+    )
     videos_per_class: int = Field(default=32, ge=2, description="train + test videos per class")
-    test_fraction: float = Field(default=0.25, gt=0.0, lt=1.0)
-    num_frames: int = Field(default=64, ge=8, le=1024)
-    height: int = Field(default=160, ge=96, le=1080)
-    width: int = Field(default=160, ge=96, le=1920)
-    fps: int = Field(default=25, gt=0, le=120)
-    seed: int = Field(default=0, ge=0)
-    workers: int = Field(default_factory=_default_workers, ge=1, le=256)
-    shifted_test: bool = True
+    test_fraction: float = Field(
+        default=0.25, gt=0.0, lt=1.0, description="share of each class's videos in test"
+    )
+    num_frames: int = Field(default=64, ge=8, le=1024, description="frames per video")
+    height: int = Field(default=160, ge=96, le=1080, description="frame height in pixels (even)")
+    width: int = Field(default=160, ge=96, le=1920, description="frame width in pixels (even)")
+    fps: int = Field(default=25, gt=0, le=120, description="frames per second of the files")
+    seed: int = Field(default=0, ge=0, description="same seed and settings, same bytes")
+    workers: int = Field(
+        default_factory=_default_workers, ge=1, le=256, description="rendering processes"
+    )
+    shifted_test: bool = Field(
+        default=True,
+        description="also render the shifted test split (objects and scenes swapped across "
+        "classes)",
+    )
     context: Literal["class", "mixed"] = Field(
         default="class",
         description="class: a video's object, scene and way of holding follow its class; "
         "mixed: they come from a class drawn at random per video (seeded), so objects and "
         "scenes vary apart from the motion, as in a captions corpus for a dual encoder",
     )
-    codec: Literal["h264", "mpeg4"] = "h264"
-    container: Literal["mp4", "avi"] = "mp4"
+    codec: Literal["h264", "mpeg4"] = Field(default="h264", description="video codec")
+    container: Literal["mp4", "avi"] = Field(default="mp4", description="file format")
     crf: int = Field(default=23, ge=0, le=51, description="h264 quality; mpeg4 uses crf // 6")
     person_height: tuple[float, float] = Field(
         default=(0.5, 0.6), description="person height as a fraction of the frame height"
     )
-    camera_jitter_px: int = Field(default=3, ge=0, le=32)
-    noise_std: float = Field(default=3.0, ge=0.0, le=50.0)
-    max_distractors: int = Field(default=3, ge=0, le=20)
+    camera_jitter_px: int = Field(
+        default=3, ge=0, le=32, description="largest per-frame camera shake, in pixels"
+    )
+    noise_std: float = Field(
+        default=3.0, ge=0.0, le=50.0, description="std of the pixel noise (0-255 scale)"
+    )
+    max_distractors: int = Field(
+        default=3, ge=0, le=20, description="most distractor shapes drawn in a video"
+    )
 
     @field_validator("height", "width")
     @classmethod

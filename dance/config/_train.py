@@ -32,16 +32,29 @@ class TrainConfig(Section):
         description="continue (with a warning) when a type is left with no concept after "
         "the cuts; otherwise that is an error",
     )
-    motion_steps: int = Field(3000, ge=1)
-    motion_lr: float = Field(1e-3, gt=0)
-    concept_lr: float = Field(1e-3, gt=0)
-    concept_max_steps: int = Field(10_000, ge=1)
+    motion_steps: int = Field(3000, ge=1, description="Adam steps of the motion layer (Eq. 4)")
+    motion_lr: float = Field(1e-3, gt=0, description="learning rate of the motion layer")
+    concept_lr: float = Field(
+        1e-3, gt=0, description="learning rate of the object and scene layers (Eq. 5)"
+    )
+    concept_max_steps: int = Field(
+        10_000,
+        ge=1,
+        description="most steps of an object/scene layer; it stops earlier at the first "
+        "validation that does not improve",
+    )
     eval_every: int = Field(500, ge=1, description="steps between validation checks")
-    concept_loss: Literal["per_concept", "per_sample"] = "per_concept"
+    concept_loss: Literal["per_concept", "per_sample"] = Field(
+        "per_concept",
+        description="Eq. 5's cos^3 similarity per concept column (Label-free CBM's code) or "
+        "per video row (the paper as printed)",
+    )
     clip_cut: float = Field(
         0.2, description="drop a concept whose top-5 train pseudo labels <= this"
     )
-    clip_cut_top_k: int = Field(5, ge=1)
+    clip_cut_top_k: int = Field(
+        5, ge=1, description="how many top train pseudo labels clip_cut averages"
+    )
     interpretability_cut: float = Field(
         0.3, description="drop a concept whose val similarity <= this"
     )
@@ -53,11 +66,13 @@ class TrainConfig(Section):
         "proximal_tol; saga: GLM-SAGA as the reference (one process)",
     )
     proximal_tol: float = Field(1e-6, gt=0, description="stop at this KKT residual")
-    proximal_max_iter: int = Field(20_000, ge=1)
-    saga_step: float = Field(0.05, gt=0)
-    saga_batch: int = Field(128, ge=1)
-    saga_max_epochs: int = Field(30_000, ge=1)
-    saga_tol: float = Field(1e-4, gt=0)
+    proximal_max_iter: int = Field(20_000, ge=1, description="most proximal iterations")
+    saga_step: float = Field(0.05, gt=0, description="saga: step size")
+    saga_batch: int = Field(128, ge=1, description="saga: rows per minibatch")
+    saga_max_epochs: int = Field(30_000, ge=1, description="saga: most epochs")
+    saga_tol: float = Field(
+        1e-4, gt=0, description="saga: stop when one step moves the weights by at most this"
+    )
     sweep_lams: list[float] = Field(
         [3e-2, 1e-2, 7e-3, 5e-3, 3e-3, 2e-3, 1e-3, 7e-4, 5e-4, 3e-4, 1e-4],
         min_length=1,

@@ -6,6 +6,12 @@ credentials always come from the standard AWS chain.
 """
 
 from dance.storage._atomic import atomic_writer, is_temp_name, write_bytes
+from dance.storage._conditional import (
+    create_if_absent,
+    delete_if_match,
+    read_versioned,
+    replace_if_match,
+)
 from dance.storage._config import configure, current_config
 from dance.storage._errors import ObjectNotFoundError, StorageError, StorageUnreachableError
 from dance.storage._filesystems import filesystem_for
@@ -20,7 +26,9 @@ __all__ = [
     "StorageUnreachableError",
     "atomic_writer",
     "configure",
+    "create_if_absent",
     "current_config",
+    "delete_if_match",
     "exists",
     "filesystem_for",
     "is_s3",
@@ -33,7 +41,9 @@ __all__ = [
     "read_bytes",
     "read_json",
     "read_parquet",
+    "read_versioned",
     "remove",
+    "replace_if_match",
     "write_bytes",
     "write_json",
     "write_parquet",

@@ -16,6 +16,7 @@
                             (manifest) and backbone features in videos/ (preprocess)
     reversed/               the test videos played backwards: manifest and features (sanity)
     stages/<stage>.json     one stage record per stage: what made that stage's outputs
+    run.lock                held while a run works on the workdir: who, since when (lock)
 
 The layout and the records are described for users in docs/workdir.md.
 """
@@ -28,6 +29,7 @@ MANIFEST_FILE = "manifest.parquet"
 STAGES_DIR = "stages"
 SHIFTED_DIR = "shifted"
 REVERSED_DIR = "reversed"
+LOCK_FILE = "run.lock"
 SUGGESTED_EDIT = "suggested"  # the model_edits/ name of the sanity stage's suggested edit
 
 # Each stage's outputs, relative to the workdir: what `--force` removes before redoing it.
@@ -138,3 +140,8 @@ def record_uri(workdir: str, stage: str) -> str:
     if stage not in STAGE_OUTPUTS:
         raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGE_OUTPUTS)}")
     return storage.join(workdir, STAGES_DIR, f"{stage}.json")
+
+
+def lock_uri(workdir: str) -> str:
+    """<workdir>/run.lock: who is working on the workdir now, and until when."""
+    return storage.join(workdir, LOCK_FILE)

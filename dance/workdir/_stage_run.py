@@ -29,6 +29,18 @@ from dance.workdir._stage_keys import RESUME_COMPATIBLE_KEYS, changed_keys, stag
 RESUMABLE_STAGES = frozenset({"finetune", "dual_encoder", "preprocess"})
 
 
+@dataclass(frozen=True)
+class StagePlan:
+    """What a stage reads besides its config keys: inputs with content hashes, upstream stages.
+
+    Each job computes its plan with one function, used both to start the stage and by
+    `dance run` to tell whether the stage is already done for this config.
+    """
+
+    inputs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    upstream: tuple[str, ...] = ()
+
+
 def _short(digest: str | None) -> str:
     return "none" if digest is None else digest[:12]
 
