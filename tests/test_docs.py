@@ -3,6 +3,8 @@
 README.md and docs/*.md link files of the repository (and headings inside them); code
 comments cite docs/ pages, and docs/method.md by section number. A user's clone has
 nothing beside it, so no file may refer to the design notes that once lived outside.
+Every `dance ...` command the user pages show exists with the options they give it, and
+docs/outputs.md lists the columns the preprocess and concept tables are written with.
 """
 
 from __future__ import annotations
@@ -11,6 +13,11 @@ import re
 from pathlib import Path
 
 import pytest
+import typer.main
+
+from dance.cli import app
+from dance.concepts import LABELS_SCHEMA
+from dance.preprocess import CLIPS_SCHEMA, VIDEOS_SCHEMA
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCS = REPO_ROOT / "docs"
@@ -24,6 +31,11 @@ TEXT_SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".txt", ".cfg", ".sh", 
 # and this file, which names the patterns it forbids.
 OUTSIDE_PATH_ALLOWED = {"tests/conftest.py", "tests/test_docs.py"}
 
+# The pages a user reads for commands: their code spans and fenced blocks are checked.
+USER_PAGES = [*MARKDOWN_PAGES, REPO_ROOT / "cluster_config" / "README.md"]
+CODE_SPAN = re.compile(r"`([^`\n]+)`")
+INVOCATION = re.compile(r"(?:^|[\s(`$])dance ([a-z][a-z-]*(?: [a-z][a-z-]*)?)([^`|\n]*)")
+OPTION = re.compile(r"(?<![\w-])(--[a-z][a-z-]*)")
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^\s*(```|~~~)")
 INLINE_CODE = re.compile(r"`[^`]*`")
@@ -178,3 +190,75 @@ def test_every_method_section_cited_in_the_repository_exists() -> None:
         + "\n".join(missing)
     )
 
+
+
+def _code_texts(path: Path) -> list[str]:
+    """The lines of a page's fenced code blocks and the text of its inline code spans."""
+    texts, fenced = [], False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if FENCE.match(line):
+            fenced = not fenced
+        elif fenced:
+            texts.append(line)
+        else:
+            texts += CODE_SPAN.findall(line)
+    return texts
+
+
+@pytest.mark.parametrize("page", USER_PAGES, ids=_relative)
+def test_every_dance_command_shown_exists_with_its_options(page: Path) -> None:
+    """`dance CMD [SUB] --opt ...` in code: CMD (and a group's SUB) exist and take --opt.
+
+    Options after ` -- ` belong to the submitted job (`dance submit evaluate -- --table`)."""
+    cli = typer.main.get_command(app)
+    problems = []
+    for text in _code_texts(page):
+        for match in INVOCATION.finditer(text):
+            words, rest = match.group(1).split(), match.group(2)
+            command = cli.commands.get(words[0])  # type: ignore[attr-defined]
+            if command is None:
+                problems.append(f"`dance {words[0]}` is no command: {text}")
+                continue
+            if len(words) > 1 and hasattr(command, "commands"):
+                command = command.commands.get(words[1])
+                if command is None:
+                    problems.append(f"`dance {match.group(1)}` is no command: {text}")
+                    continue
+            known = {opt for param in command.params for opt in param.opts + param.secondary_opts}
+            unknown = set(OPTION.findall(rest.split(" -- ")[0])) - known
+            if unknown:
+                problems.append(f"`dance {match.group(1)}` has no {sorted(unknown)}: {text}")
+    assert not problems, f"{_relative(page)}:\n" + "\n".join(problems)
+
+
+def _documented_columns(heading: str) -> dict[str, str]:
+    """{column: type} of the first table after the docs/outputs.md heading `heading`."""
+    lines = _prose_lines(DOCS / "outputs.md")
+    start = lines.index(heading)
+    columns: dict[str, str] = {}
+    for line in lines[start + 1 :]:
+        if columns and not line.startswith("|"):
+            break
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) >= 2 and cells[0].startswith("`"):
+            columns[cells[0].strip("`")] = cells[1]
+    return columns
+
+
+def _arrow_type(field: object) -> str:
+    """An Arrow type as docs/outputs.md writes it: `list<float>`, not `list<item: float>`."""
+    return re.sub(r"(item|element): ", "", str(field.type))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("heading", "schema"),
+    [
+        ("### `videos/part-*.parquet`", VIDEOS_SCHEMA),
+        ("### `clips/part-*.parquet`", CLIPS_SCHEMA),
+        ("### `concepts/labels.parquet`", LABELS_SCHEMA),
+    ],
+    ids=["videos", "clips", "labels"],
+)
+def test_outputs_page_lists_the_written_columns_and_types(heading: str, schema: object) -> None:
+    written = {field.name: _arrow_type(field) for field in schema}  # type: ignore[attr-defined]
+    assert _documented_columns(heading) == written
