@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dance.config import SynthConfig
+from dance.errors import InputError
 from dance.synth import (
     class_catalogue,
     generate_dataset,
@@ -114,6 +115,46 @@ def test_visible_keypoints_lie_inside_the_frame(tiny: Path) -> None:
         assert (ys >= 0).all() and (ys < TINY.height).all()
 
 
+def test_ground_truth_has_a_person_box_every_frame_and_object_boxes(tiny: Path) -> None:
+    for gt in load_ground_truth(str(tiny)).values():
+        person, objects = gt.boxes()
+        assert person.shape == objects.shape == (TINY.num_frames, 4)
+        assert person.dtype == objects.dtype == np.float32
+        assert not np.isnan(person).any()
+        assert (person[:, 2] > person[:, 0]).all() and (person[:, 3] > person[:, 1]).all()
+        assert (person[:, :2] >= 0).all() and (person[:, 2:] <= [TINY.width, TINY.height]).all()
+        assert not np.isnan(objects).all()
+
+
+def test_visible_keypoints_lie_inside_the_person_box(tiny: Path) -> None:
+    for gt in load_ground_truth(str(tiny)).values():
+        for kp, box in zip(gt.keypoints, gt.boxes()[0], strict=True):
+            visible = kp[kp[:, 2] > 0]
+            assert ((visible[:, 0] >= box[0]) & (visible[:, 0] < box[2])).all()
+            assert ((visible[:, 1] >= box[1]) & (visible[:, 1] < box[3])).all()
+
+
+def test_a_shifted_video_keeps_the_person_box_and_changes_the_object_box(tiny: Path) -> None:
+    truth = load_ground_truth(str(tiny))
+    for video_id, gt in truth.items():
+        if gt.shifted:
+            own = truth[video_id.removesuffix("_shifted")]
+            np.testing.assert_array_equal(gt.person_boxes, own.person_boxes)
+            assert not np.array_equal(gt.object_boxes, own.object_boxes, equal_nan=True)
+
+
+def test_ground_truth_without_box_columns_loads_and_asks_to_render_again(
+    tiny: Path, tmp_path: Path
+) -> None:
+    old = _table(tiny, "ground_truth").drop_columns(["person_boxes", "object_boxes"])
+    pq.write_table(old, tmp_path / "ground_truth.parquet")
+    gt = next(iter(load_ground_truth(str(tmp_path)).values()))
+    assert gt.person_boxes is None and gt.object_boxes is None
+    assert gt.keypoints.shape == (TINY.num_frames, 17, 3)
+    with pytest.raises(InputError, match="no boxes.*render the dataset again"):
+        gt.boxes()
+
+
 def test_primitives_and_concepts_match_the_catalogue(tiny: Path) -> None:
     names = json.loads((tiny / "primitives.json").read_text())
     classes = {c.name: c for c in class_catalogue(TINY)}
@@ -206,6 +247,16 @@ def test_a_finished_dataset_is_recognised_for_its_own_config_only(tiny: Path) ->
     assert synth_dataset_matches(TINY.model_copy(update={"workers": 2}), str(tiny))
     assert not synth_dataset_matches(TINY.model_copy(update={"seed": 5}), str(tiny))
     assert not synth_dataset_matches(TINY, str(tiny / "missing"))
+
+
+def test_a_dataset_from_an_older_generator_is_rendered_again(tiny: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    for name, data in _files(tiny).items():
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        (copy / name).write_bytes(data)
+    synth = json.loads((copy / "synth.json").read_text())
+    (copy / "synth.json").write_text(json.dumps({**synth, "generator_version": "2"}))
+    assert not synth_dataset_matches(TINY, str(copy))  # version 2 had no boxes
 
 
 def test_a_dataset_with_a_missing_video_is_not_complete(tiny: Path, tmp_path: Path) -> None:

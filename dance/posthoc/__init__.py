@@ -11,9 +11,20 @@ default the last), over the (T', H', W') tubelet grid upsampled to the clip's fr
     gif = gif_bytes(overlay_heat(frames, result.maps))  # result.maps: (T, H, W) in [0, 1]
     cavs = relative_cavs({"ball": acts_ball, "person": acts_person}, seed=0)  # (N, F) each
     sign_count, magnitude = tcav_scores(gradients, cavs["ball"].vector)  # gradients (N, F)
+    clip = spatiotemporal_clip(frames, link_track(detections), size=224, length=16)
 """
 
 from dance.posthoc._cav import CAV, TorchCAVClassifier, fit_cav, relative_cavs
+from dance.posthoc._concept_clips import (
+    RandomClip,
+    box_iou,
+    cut_random_clip,
+    link_track,
+    plan_random_clips,
+    random_clips,
+    spatial_clip,
+    spatiotemporal_clip,
+)
 from dance.posthoc._gradcam import (
     METHODS,
     TARGETS,
@@ -31,20 +42,28 @@ __all__ = [
     "METHODS",
     "TARGETS",
     "CamResult",
+    "RandomClip",
     "Significance",
     "TokenGrid",
     "TorchCAVClassifier",
     "VideoCam",
+    "box_iou",
     "cam_grid",
+    "cut_random_clip",
     "find_layer",
     "fit_cav",
     "gif_bytes",
     "grid_hooked",
     "jet",
     "layer_names",
+    "link_track",
     "npy_bytes",
     "overlay_heat",
+    "plan_random_clips",
+    "random_clips",
     "relative_cavs",
+    "spatial_clip",
+    "spatiotemporal_clip",
     "tcav_scores",
     "tcav_significance",
     "upsample_to_frames",

@@ -36,6 +36,8 @@ class Rendered:
     primitives: list[str]
     object: str
     scene: str
+    person_boxes: np.ndarray  # (T, 4) float32
+    object_boxes: np.ndarray  # (T, 4) float32, NaN rows where the object is not in the frame
     cpu_seconds: float
 
 
@@ -61,8 +63,15 @@ def ground_truth_table(
             "object": pa.array([r.object for r in rows], pa.string()),
             "scene": pa.array([r.scene for r in rows], pa.string()),
             "shifted": pa.array([s.shifted for s in specs], pa.bool_()),
+            "person_boxes": _boxes_column([r.person_boxes for r in rows]),
+            "object_boxes": _boxes_column([r.object_boxes for r in rows]),
         }
     )
+
+
+def _boxes_column(boxes: list[np.ndarray]) -> pa.Array:
+    """(T, 4) boxes per video, flattened row-major like the keypoints; NaN stays NaN."""
+    return pa.array([b.astype(np.float32).ravel() for b in boxes], pa.list_(pa.float32()))
 
 
 def concept_table(jobs: list[Job], rendered: dict[str, Rendered]) -> pa.Table:

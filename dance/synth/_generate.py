@@ -28,7 +28,7 @@ from dance.synth._encode import VideoFileWriter
 from dance.synth._render import RenderSpec, render_video
 from dance.synth._skeleton_motion import all_program_names, motion_program, program_primitives
 
-GENERATOR_VERSION = "2"  # 2: captions.parquet
+GENERATOR_VERSION = "3"  # 2: captions.parquet; 3: person and object boxes in ground truth
 _AUTO_PROGRESS_MIN_VIDEOS = 100
 _SPLIT_STREAM = 1_000_003  # spawn-key slot of the per-class train/test draw
 _MIXED_CONTEXT_STREAM = 1_000_004  # spawn-key slot of a video's context class (context: mixed)
@@ -151,6 +151,8 @@ def _render_job(job: Job, out_dir: str, config_codec: str, container: str, fps: 
         truth.primitives,
         truth.object,
         truth.scene,
+        truth.person_boxes,
+        truth.object_boxes,
         time.process_time() - cpu_start,
     )
 

@@ -18,6 +18,17 @@ _R_WRIST, _L_WRIST, _R_ELBOW, _L_ELBOW = 10, 9, 8, 7
 _SHIFT = 4
 _ONE = 1 << _SHIFT
 
+# The fill colours an object can take; a video draws one of them per object.
+OBJECT_COLORS: dict[str, tuple[Color, ...]] = {
+    "ball": ((230, 60, 40), (250, 200, 30), (240, 240, 240), (40, 120, 220)),
+    "bat": ((190, 140, 80), (150, 100, 55), (60, 60, 60)),
+    "racket": ((220, 30, 30), (30, 60, 200), (250, 200, 0)),
+    "barbell": ((40, 40, 40), (160, 20, 20), (20, 60, 150)),
+    "rope": ((230, 40, 120), (30, 200, 220), (250, 140, 0)),
+    "guitar": ((200, 110, 40), (170, 30, 30), (235, 170, 60)),
+    "chair": ((140, 90, 40), (90, 60, 30), (50, 110, 160)),
+}
+
 
 @dataclass(frozen=True)
 class ObjectSpec:
@@ -36,16 +47,7 @@ def sample_object(name: str, mode: str, mirrored: bool, rng: np.random.Generator
         raise ValueError(f"unknown object {name!r}; known: {', '.join(OBJECTS)}")
     if mode not in HOLD_MODES:
         raise ValueError(f"unknown hold mode {mode!r}; known: {', '.join(HOLD_MODES)}")
-    palette: dict[str, tuple[Color, ...]] = {
-        "ball": ((230, 60, 40), (250, 200, 30), (240, 240, 240), (40, 120, 220)),
-        "bat": ((190, 140, 80), (150, 100, 55), (60, 60, 60)),
-        "racket": ((220, 30, 30), (30, 60, 200), (250, 200, 0)),
-        "barbell": ((40, 40, 40), (160, 20, 20), (20, 60, 150)),
-        "rope": ((230, 40, 120), (30, 200, 220), (250, 140, 0)),
-        "guitar": ((200, 110, 40), (170, 30, 30), (235, 170, 60)),
-        "chair": ((140, 90, 40), (90, 60, 30), (50, 110, 160)),
-    }
-    colors = palette[name]
+    colors = OBJECT_COLORS[name]
     return ObjectSpec(
         name=name,
         mode=mode,

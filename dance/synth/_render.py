@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
@@ -21,6 +21,7 @@ from dance.synth._objects import (
     LAYER_HAND,
     LAYER_TORSO,
     draw_object,
+    object_layer,
     sample_object,
 )
 from dance.synth._person import draw_person, sample_person_style
@@ -65,6 +66,8 @@ class VideoTruth:
     primitives: list[str]
     object: str
     scene: str
+    person_boxes: np.ndarray  # (T, 4) float32 x0, y0, x1, y1 of the drawn person (drawn_boxes)
+    object_boxes: np.ndarray  # (T, 4) float32 of the drawn object; NaN rows: none in the frame
 
 
 def video_rng(
@@ -80,6 +83,33 @@ def _choice(dist: dict[str, float], rng: np.random.Generator) -> str:
     names = sorted(dist)
     p = np.array([dist[n] for n in names], dtype=np.float64)
     return names[int(rng.choice(len(names), p=p / p.sum()))]
+
+
+def drawn_boxes(
+    draw: Callable[[np.ndarray, int], None],
+    canvas_shape: tuple[int, int],
+    offsets: np.ndarray,
+    height: int,
+    width: int,
+) -> np.ndarray:
+    """(T, 4) float32 x0, y0, x1, y1 of what draw(canvas, t) puts on a blank canvas, per frame.
+
+    Frame t is the canvas window at offsets[t] (row, col) of height x width, as the renderer
+    crops it. Pixel-edge corners: frame[y0:y1, x0:x1] holds every drawn pixel of the frame
+    (amodal: parts the person covers count). NaN rows: nothing drawn lands in the frame.
+    """
+    boxes = np.full((len(offsets), 4), np.nan, dtype=np.float32)
+    canvas = np.zeros((*canvas_shape, 3), dtype=np.uint8)
+    for t, (oy, ox) in enumerate(offsets.astype(int)):
+        canvas[:] = 0
+        draw(canvas, t)
+        frame = canvas[oy : oy + height, ox : ox + width]
+        # Maxima over contiguous axes: numpy's any() over the channel axis is 15x slower.
+        rows = np.flatnonzero(frame.reshape(height, -1).max(axis=1))
+        cols = np.flatnonzero(frame.max(axis=0).max(axis=1))
+        if rows.size:
+            boxes[t] = (cols[0], rows[0], cols[-1] + 1, rows[-1] + 1)
+    return boxes
 
 
 def render_video(spec: RenderSpec) -> tuple[Iterator[np.ndarray], VideoTruth]:
@@ -117,12 +147,37 @@ def render_video(spec: RenderSpec) -> tuple[Iterator[np.ndarray], VideoTruth]:
     kp[:, :, :2] = canvas_kp - offsets[:, None, ::-1].astype(np.float64)
     inside = (kp[:, :, 0] >= 0) & (kp[:, :, 0] < W) & (kp[:, :, 1] >= 0) & (kp[:, :, 1] < H)
     kp[:, :, 2] = inside.astype(np.float32)
-    truth = VideoTruth(keypoints=kp, primitives=primitives, object=object_name, scene=scene_name)
 
     lift_scale = max(1e-6, float(ground_y - canvas_kp[:, 15:17, 1].max(axis=1).min()))
 
+    def rope_phase(t: int) -> float:
+        """The motion's progress at frame t: the rope passes under the feet at the jump's top."""
+        airborne = float(ground_y - canvas_kp[t, 15:17, 1].max()) / lift_scale
+        return np.pi * float(np.clip(airborne, 0.0, 1.0))
+
     def draw_layer(layer: str, img: np.ndarray, pts: np.ndarray, phase: float) -> None:
         draw_object(img, layer, obj, pts, scale, ground_y, anchor_x, seat_y, phase)
+
+    # Boxes from what is drawn: each part alone on a blank canvas, cropped like the frame.
+    canvas_shape = (H + 2 * m, W + 2 * m)
+    person_boxes = drawn_boxes(
+        lambda img, t: draw_person(img, canvas_kp[t], scale, style), canvas_shape, offsets, H, W
+    )
+    object_boxes = drawn_boxes(
+        lambda img, t: draw_layer(object_layer(obj), img, canvas_kp[t], rope_phase(t)),
+        canvas_shape,
+        offsets,
+        H,
+        W,
+    )
+    truth = VideoTruth(
+        keypoints=kp,
+        primitives=primitives,
+        object=object_name,
+        scene=scene_name,
+        person_boxes=person_boxes,
+        object_boxes=object_boxes,
+    )
 
     def frames() -> Iterator[np.ndarray]:
         noise = NoiseBank(H, W, spec.noise_std, np.random.default_rng(noise_seed))
@@ -130,9 +185,7 @@ def render_video(spec: RenderSpec) -> tuple[Iterator[np.ndarray], VideoTruth]:
             img = background.copy()
             draw_distractors(img, shapes, t)
             pts = canvas_kp[t]
-            airborne = float(ground_y - pts[15:17, 1].max()) / lift_scale
-            # The rope passes under the feet at the top of the jump.
-            phase = np.pi * float(np.clip(airborne, 0.0, 1.0))
+            phase = rope_phase(t)
             draw_layer(LAYER_BEHIND, img, pts, phase)
             draw_person(
                 img,

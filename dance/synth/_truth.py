@@ -13,7 +13,13 @@ from dance.errors import InputError
 
 @dataclass(frozen=True)
 class VideoGroundTruth:
-    """One video's causes: per-frame COCO-17 keypoints and primitives, its object and scene."""
+    """One video's causes: per-frame COCO-17 keypoints, primitives and boxes, object and scene.
+
+    Boxes are (T, 4) float32 x0, y0, x1, y1 in pixel-edge coordinates of the drawn pixels
+    (frame[y0:y1, x0:x1] holds them all; the object's box includes parts the person covers);
+    an object row is NaN where the object is not in the frame. None: the dataset was rendered
+    before generator version 3; `boxes()` then says to render it again.
+    """
 
     video_id: str
     keypoints: np.ndarray  # (T, 17, 3) float32: x, y in pixels, visible (1 inside the frame)
@@ -21,10 +27,25 @@ class VideoGroundTruth:
     object: str
     scene: str
     shifted: bool
+    person_boxes: np.ndarray | None = None  # (T, 4) float32
+    object_boxes: np.ndarray | None = None  # (T, 4) float32, NaN rows: object not in the frame
+
+    def boxes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(person_boxes, object_boxes), or InputError for a dataset rendered without them."""
+        if self.person_boxes is None or self.object_boxes is None:
+            raise InputError(
+                f"the ground truth of {self.video_id} has no boxes (rendered before DANCE-Synth "
+                "generator version 3); render the dataset again with `dance synth` or "
+                "dance.synth.generate_dataset into a fresh folder"
+            )
+        return self.person_boxes, self.object_boxes
 
 
 def load_ground_truth(out_dir: str) -> dict[str, VideoGroundTruth]:
-    """ground_truth.parquet of a generated dataset, keyed by video_id."""
+    """ground_truth.parquet of a generated dataset, keyed by video_id.
+
+    Files from generator versions before 3 load with person_boxes and object_boxes None.
+    """
     path = os.path.join(out_dir, "ground_truth.parquet")
     if not storage.exists(path):
         raise FileNotFoundError(
@@ -41,8 +62,17 @@ def load_ground_truth(out_dir: str) -> dict[str, VideoGroundTruth]:
             object=row["object"],
             scene=row["scene"],
             shifted=bool(row["shifted"]),
+            person_boxes=_boxes(row.get("person_boxes"), frames),
+            object_boxes=_boxes(row.get("object_boxes"), frames),
         )
     return out
+
+
+def _boxes(values: list[float] | None, frames: int) -> np.ndarray | None:
+    """A flattened boxes cell as (T, 4) float32; None when the table has no such column."""
+    if values is None:
+        return None
+    return np.asarray(values, dtype=np.float32).reshape(frames, 4)
 
 
 def read_captions(root: str) -> dict[str, list[str]]:
