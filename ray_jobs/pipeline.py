@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from dance import storage
 from dance.config import DanceConfig
-from dance.datasets import prepare_manifest
+from dance.datasets import manifest_plan, prepare_manifest
 from dance.errors import InputError
 from dance.progress import Log
 from dance.workdir import StagePlan, current_record, lock_for_config, stage_outputs_exist
@@ -64,7 +64,7 @@ class PipelineStage:
 
 
 STAGES: tuple[PipelineStage, ...] = (
-    PipelineStage("manifest", prepare_manifest, lambda cfg: StagePlan()),
+    PipelineStage("manifest", prepare_manifest, manifest_plan),
     PipelineStage("finetune", run_finetune, finetune_plan, _finetune_not_configured),
     PipelineStage("dual_encoder", run_train_dual_encoder, dual_encoder_plan,
                   _dual_not_configured),

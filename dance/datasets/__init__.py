@@ -23,7 +23,7 @@ from dance.datasets._penn_action import (
     load_penn_action_keypoints,
     penn_action_manifest,
 )
-from dance.datasets._prepare import manifest_content_sha256, prepare_manifest
+from dance.datasets._prepare import manifest_content_sha256, manifest_plan, prepare_manifest
 from dance.datasets._table import table_manifest
 from dance.datasets._ucf101 import ucf101_manifest
 from dance.errors import InputError
@@ -101,6 +101,7 @@ __all__ = [
     "kth_manifest",
     "load_penn_action_keypoints",
     "manifest_content_sha256",
+    "manifest_plan",
     "penn_action_manifest",
     "prepare_manifest",
     "table_manifest",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from dance.manifest import Manifest
 from dance.progress import Log, log_to_stderr
-from dance.workdir import begin_stage, manifest_uri, rows_sha256, shifted_workdir
+from dance.workdir import StagePlan, begin_stage, manifest_uri, rows_sha256, shifted_workdir
 
 if TYPE_CHECKING:
     from dance.config import DanceConfig
@@ -22,6 +22,17 @@ def manifest_content_sha256(manifest: Manifest) -> str:
     )
 
 
+def manifest_plan(cfg: DanceConfig) -> StagePlan:
+    """The manifest stage's inputs: the DANCE-Synth generator's version, where it renders."""
+    if cfg.synth is None:
+        return StagePlan()
+    from dance.synth import GENERATOR_VERSION
+
+    # A newer generator re-renders the dataset (ground truth gains columns), so the stages
+    # that read it are stale too.
+    return StagePlan({"synth": {"id": cfg.dataset.root or "", "generator": GENERATOR_VERSION}})
+
+
 def prepare_manifest(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False) -> Manifest:
     """Build the dataset's manifest, carve the val split, write it and the manifest record."""
     from dance.datasets import build_manifest, build_shifted_manifest
@@ -30,6 +41,7 @@ def prepare_manifest(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = F
         cfg.workdir,
         "manifest",
         cfg.model_dump(mode="json"),
+        inputs=manifest_plan(cfg).inputs,
         force=force,
         log=log,
         command="dance manifest",

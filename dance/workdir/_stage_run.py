@@ -45,16 +45,21 @@ def _short(digest: str | None) -> str:
     return "none" if digest is None else digest[:12]
 
 
+def _describe_input(ref: Mapping[str, Any]) -> str:
+    """'ID (sha256 0123456789ab)', or the input's other facts when it has no hash."""
+    facts = {key: value for key, value in ref.items() if key != "id"}
+    if "sha256" in facts or not facts:
+        return f"{ref.get('id')} (sha256 {_short(facts.get('sha256'))})"
+    return f"{ref.get('id')} ({', '.join(f'{key} {value}' for key, value in facts.items())})"
+
+
 def describe_changes(old: StageRecord, new: StageRecord) -> list[str]:
     """What differs between two records of one stage: config keys, inputs, upstream stages."""
     lines = changed_keys(old.config, new.config)
     for name in sorted(set(old.inputs) | set(new.inputs)):
         before, after = old.inputs.get(name), new.inputs.get(name)
         if before != after:
-            shown = [
-                "(none)" if ref is None else f"{ref.get('id')} (sha256 {_short(ref.get('sha256'))})"
-                for ref in (before, after)
-            ]
+            shown = ["(none)" if ref is None else _describe_input(ref) for ref in (before, after)]
             lines.append(f"input {name}: {shown[0]} -> {shown[1]}")
     for name in sorted(set(old.upstream) | set(new.upstream)):
         if old.upstream.get(name) != new.upstream.get(name):
