@@ -116,8 +116,14 @@ def _stop_head(process: subprocess.Popen, temp_dir: str) -> None:
 
 
 @contextmanager
-def running_ray_head(num_cpus: int = 2, start_timeout_s: float = 90.0) -> Iterator[RayHead]:
-    """Run `ray start --head --block` with token auth on free ports; yield it; stop it after."""
+def running_ray_head(
+    num_cpus: int = 2, start_timeout_s: float = 90.0, node_env: dict[str, str] | None = None
+) -> Iterator[RayHead]:
+    """Run `ray start --head --block` with token auth on free ports; yield it; stop it after.
+
+    `node_env`: variables the head's processes (so its jobs) have and clients do not, as a
+    cluster node's own credentials.
+    """
     # A short path: Ray's unix sockets under it must stay within 107 characters.
     temp_dir = tempfile.mkdtemp(prefix="dh", dir="/tmp")
     token = secrets.token_hex(32)
@@ -146,8 +152,9 @@ def running_ray_head(num_cpus: int = 2, start_timeout_s: float = 90.0) -> Iterat
     ]
     log_path = Path(temp_dir) / "ray_start.log"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(command, env={**env, **(node_env or {})}, stdout=log,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
     try:
         deadline = time.monotonic() + start_timeout_s
         while not _dashboard_answers(dashboard_port, token):

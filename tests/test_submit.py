@@ -1,30 +1,41 @@
-"""`dance submit`, `status`, `logs`, `stop` against a real local Ray head with token auth."""
+"""`dance submit`, `status`, `logs`, `stop` against a real local Ray head with token auth.
+
+The submitted `dance run` reads its videos from and writes its workdir to a local S3 server
+(moto); the head holds the S3 credentials as a cluster node does (distinctive fake values,
+never passed with the job), so a leak into the job's output, the head's log files or any
+object the run wrote is found by a plain search.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from dance.cli import app
 
 # Every stage `dance run` records when the models are given (no fine-tuning, no dual training).
 RUN_STAGES = ("manifest", "preprocess", "discover", "train", "evaluate", "sanity", "report")
+ACCESS_KEY_ID = "AKIADANCE7Q3LEAKTEST"
+SECRET_ACCESS_KEY = "dAnCe/LeakTest+9x8c7v6b5n4m3l2k1SecretValue"
+CREDENTIALS = (ACCESS_KEY_ID, SECRET_ACCESS_KEY)
 
 
 @pytest.fixture(scope="module")
-def ray_head() -> Iterator:
-    """A local Ray head (2 CPUs, dashboard, RAY_AUTH_MODE=token) for this module's tests."""
+def ray_head(s3_endpoint: str) -> Iterator:
+    """A local Ray head (2 CPUs, dashboard, RAY_AUTH_MODE=token) holding S3 credentials."""
     from ray_head import running_ray_head
 
-    with running_ray_head(num_cpus=2) as head:
+    node_env = {"AWS_ACCESS_KEY_ID": ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY}
+    with running_ray_head(num_cpus=2, node_env=node_env) as head:
         yield head
 
 
@@ -41,6 +52,44 @@ def tiny_config(tmp_path_factory, tiny_synth: Path, tiny_encoders: dict[str, str
     return path
 
 
+def _s3_client(endpoint: str):
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+
+
+def workdir_objects(endpoint: str, bucket: str) -> dict[str, bytes]:
+    """Every object under s3://bucket/work/, asked of the server directly (not through dance)."""
+    client = _s3_client(endpoint)
+    objects = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="work/"):
+        for item in page.get("Contents", []):
+            objects[item["Key"]] = client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+    return objects
+
+
+@pytest.fixture(scope="module")
+def s3_config(tmp_path_factory, s3_endpoint: str, tiny_synth: Path,
+              tiny_encoders: dict[str, str]) -> tuple[Path, str]:
+    """DANCE-Synth tiny uploaded to a fresh bucket and a config reading and writing there."""
+    from preprocess_helpers import job_config
+    from trained_helpers import FAST_TRAIN
+
+    bucket = f"run-{uuid.uuid4().hex[:16]}"
+    client = _s3_client(s3_endpoint)
+    client.create_bucket(Bucket=bucket)
+    for path in sorted(tiny_synth.rglob("*")):
+        if path.is_file():
+            client.put_object(Bucket=bucket, Key=f"synth/{path.relative_to(tiny_synth).as_posix()}",
+                              Body=path.read_bytes())
+    tmp = tmp_path_factory.mktemp("submit_s3")
+    _, config = job_config(tmp, f"s3://{bucket}/work", f"s3://{bucket}/synth", tiny_encoders,
+                           storage={"s3_endpoint": s3_endpoint, "s3_region": "us-east-1"},
+                           preprocess={"enable_dual": False},
+                           discover={"language": {"source": "annotations"}}, train=FAST_TRAIN)
+    return config, bucket
+
+
 def dance(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
     """Run the `dance` command line in a subprocess with `env`."""
     return subprocess.run([sys.executable, "-m", "dance", *args], env=env, capture_output=True,
@@ -54,11 +103,12 @@ def job_id_of(result: subprocess.CompletedProcess) -> str:
 
 
 @pytest.fixture(scope="module")
-def succeeded_run(ray_head, tiny_config: Path) -> tuple[subprocess.CompletedProcess, Path]:
-    """`dance submit run --follow` of the tiny config, once for the module."""
-    result = dance("submit", "run", "--config", str(tiny_config), "--address", ray_head.address,
+def succeeded_run(ray_head, s3_config: tuple[Path, str]) -> tuple[subprocess.CompletedProcess, str]:
+    """`dance submit run --follow` of the tiny config on S3, once for the module."""
+    config, bucket = s3_config
+    result = dance("submit", "run", "--config", str(config), "--address", ray_head.address,
                    "--follow", env=ray_head.env, timeout=480)
-    return result, Path(yaml.safe_load(tiny_config.read_text())["workdir"])
+    return result, bucket
 
 
 @pytest.mark.slow
@@ -70,11 +120,44 @@ def test_submitted_run_follows_the_job_to_succeeded(succeeded_run) -> None:
 
 
 @pytest.mark.slow
-def test_submitted_run_writes_every_stage_record_done(succeeded_run) -> None:
-    _, workdir = succeeded_run
+def test_submitted_run_writes_every_stage_record_done_on_s3(succeeded_run, s3_endpoint) -> None:
+    objects = workdir_objects(s3_endpoint, succeeded_run[1])
     for stage in RUN_STAGES:
-        record = json.loads((workdir / "stages" / f"{stage}.json").read_text())
-        assert record["status"] == "done", stage
+        assert json.loads(objects[f"work/stages/{stage}.json"])["status"] == "done", stage
+
+
+@pytest.mark.slow
+def test_submitted_run_reads_its_videos_from_s3(succeeded_run, s3_endpoint) -> None:
+    import pyarrow.parquet as pq
+
+    bucket = succeeded_run[1]
+    manifest = workdir_objects(s3_endpoint, bucket)["work/manifest.parquet"]
+    uris = pq.read_table(io.BytesIO(manifest)).column("uri").to_pylist()
+    assert uris and all(u.startswith(f"s3://{bucket}/synth/") for u in uris), uris[:3]
+
+
+@pytest.mark.slow
+def test_no_credential_in_what_dance_submit_printed(succeeded_run) -> None:
+    output = succeeded_run[0].stdout + succeeded_run[0].stderr
+    assert "== train ==" in output  # the job's own log lines are part of it
+    for value in CREDENTIALS:
+        assert value not in output
+
+
+@pytest.mark.slow
+def test_no_credential_in_the_heads_log_files(ray_head, succeeded_run) -> None:
+    logs = [p for p in Path(ray_head.temp_dir).rglob("*") if p.is_file() and "logs" in p.parts]
+    assert len(logs) > 10, logs
+    leaks = [str(p) for p in logs for value in CREDENTIALS if value.encode() in p.read_bytes()]
+    assert leaks == []
+
+
+@pytest.mark.slow
+def test_no_credential_in_any_object_under_the_workdir(succeeded_run, s3_endpoint) -> None:
+    objects = workdir_objects(s3_endpoint, succeeded_run[1])
+    assert len(objects) > 20, sorted(objects)
+    leaks = [key for key, body in objects.items() for value in CREDENTIALS if value.encode() in body]
+    assert leaks == []
 
 
 @pytest.mark.slow
