@@ -57,6 +57,12 @@ def _local_read(path: str) -> tuple[bytes, str] | None:
     return data, _local_tag(data)
 
 
+def _local_unchanged(path: str, tag: str) -> bool:
+    """True when the local file exists and still has version `tag` (call under the guard)."""
+    current = _local_read(path)
+    return current is not None and current[1] == tag
+
+
 def _s3_client() -> Any:
     """A boto3 S3 client on the endpoint and region dance.storage uses."""
     import boto3
@@ -149,8 +155,7 @@ def replace_if_match(uri: str, data: bytes, tag: str) -> str | None:
     location = parse(uri)
     if location.kind == "local":
         with _local_guard(location.path):
-            current = _local_read(location.path)
-            if current is None or current[1] != tag:
+            if not _local_unchanged(location.path, tag):
                 return None
             write_bytes(uri, data)
             return _local_tag(data)
@@ -162,8 +167,7 @@ def delete_if_match(uri: str, tag: str) -> bool:
     location = parse(uri)
     if location.kind == "local":
         with _local_guard(location.path):
-            current = _local_read(location.path)
-            if current is None or current[1] != tag:
+            if not _local_unchanged(location.path, tag):
                 return False
             os.remove(location.path)
             return True
