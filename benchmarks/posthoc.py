@@ -49,7 +49,6 @@ from dance.preprocess import unpack
 from dance.progress import log_to_stderr
 from dance.synth import load_ground_truth
 from dance.train import feature_matrix
-from dance.video import open_video
 from dance.workdir import manifest_uri, model_dir
 from ray_jobs.evaluate import load_decoded
 from ray_jobs.predict import Predictor
@@ -113,18 +112,13 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _clip(predictor: Predictor, cfg: Any, video_id: str, uri: str) -> tuple | None:
-    """(backbone frames, original frames, sampled frame indices) of a video, or None."""
+    """(backbone frames, the video's (height, width), sampled frame indices), or None."""
     row = predictor.decode(video_id, uri)
     if row["status"] != "ok" or row.get("backbone_frames") is None:
         return None
     frames = unpack(row["backbone_frames"], row["backbone_shape"], np.uint8)
     indices = backbone_frame_indices(int(row["num_frames"]), cfg.backbone)
-    reader = open_video(uri)
-    try:
-        original = reader.get_frames(indices.tolist())
-    finally:
-        reader.close()
-    return frames, original, indices
+    return frames, (int(row["height"]), int(row["width"])), indices
 
 
 def main() -> None:
@@ -161,10 +155,9 @@ def main() -> None:
         clip = _clip(predictor, cfg, video_id, record["uri"])
         if clip is None or video_id not in order or video_id not in truth:
             continue
-        frames, original, indices = clip
-        gt = truth[video_id]
-        size = (original.shape[1], original.shape[2])
-        masks = np.stack([region_masks(gt.person_boxes[i], gt.object_boxes[i], size)
+        frames, size, indices = clip
+        person_boxes, object_boxes = truth[video_id].boxes()
+        masks = np.stack([region_masks(person_boxes[i], object_boxes[i], size)
                           for i in indices])
         target = model.class_names.index(record["label_name"])
         entry: dict[str, Any] = {"video_id": video_id, "class": record["label_name"],

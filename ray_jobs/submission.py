@@ -181,12 +181,13 @@ def _call(address: str, action: Callable[[], Any], job_id: str | None = None) ->
         raise
 
 
-def connect(address: str | None) -> Any:
-    """A JobSubmissionClient for `address` (or $RAY_ADDRESS), authenticated when a token is set."""
+def connect(address: str | None) -> tuple[Any, str]:
+    """(JobSubmissionClient, resolved address) for `address` or $RAY_ADDRESS, authenticated
+    when a token is set."""
     from ray.job_submission import JobSubmissionClient
 
     resolved = resolve_address(address)
-    return _call(resolved, lambda: JobSubmissionClient(resolved, headers=_auth_headers()))
+    return _call(resolved, lambda: JobSubmissionClient(resolved, headers=_auth_headers())), resolved
 
 
 def submit_job(
@@ -201,8 +202,7 @@ def submit_job(
     entrypoint = build_entrypoint(job, extra_args)
     env_vars = job_env_vars(env_names)
     py_modules = source_py_modules(working_dir) if working_dir else []
-    client = connect(address)
-    resolved = resolve_address(address)
+    client, resolved = connect(address)
     # The folder is uploaded (zipped into the cluster's GCS) during submit_job; it holds
     # the config only, never the environment.
     with tempfile.TemporaryDirectory(prefix="dance-submit-") as config_dir:
@@ -226,25 +226,25 @@ def _state(client: Any, address: str, job_id: str) -> JobState:
 
 def job_state(address: str | None, job_id: str) -> JobState:
     """The job's status (PENDING, RUNNING, SUCCEEDED, FAILED, STOPPED) and message."""
-    return _state(connect(address), resolve_address(address), job_id)
+    client, resolved = connect(address)
+    return _state(client, resolved, job_id)
 
 
 def stop_job(address: str | None, job_id: str) -> bool:
     """Ask the cluster to stop the job; False when it had already finished."""
-    client = connect(address)
-    return bool(_call(resolve_address(address), lambda: client.stop_job(job_id), job_id))
+    client, resolved = connect(address)
+    return bool(_call(resolved, lambda: client.stop_job(job_id), job_id))
 
 
 def job_logs(address: str | None, job_id: str) -> str:
     """Everything the job's driver has printed so far."""
-    client = connect(address)
-    return str(_call(resolve_address(address), lambda: client.get_job_logs(job_id), job_id))
+    client, resolved = connect(address)
+    return str(_call(resolved, lambda: client.get_job_logs(job_id), job_id))
 
 
 def follow_job(address: str | None, job_id: str, write: Callable[[str], None]) -> JobState:
     """Stream the job's logs to `write` until it finishes; returns its final state."""
-    client = connect(address)
-    resolved = resolve_address(address)
+    client, resolved = connect(address)
     state = _state(client, resolved, job_id)  # an unknown id fails here, not in the stream
 
     async def tail() -> None:
