@@ -271,6 +271,16 @@ def _without_encoders(rows: dict[str, dict]) -> dict[str, dict]:
 # -- resume ---------------------------------------------------------------------------------
 
 
+def _wait_for_idle_cluster(timeout_s: float) -> None:
+    """Block until every CPU of the tests' Ray instance is free again."""
+    import ray
+
+    deadline = time.monotonic() + timeout_s
+    while ray.available_resources().get("CPU", 0.0) < ray.cluster_resources().get("CPU", 0.0):
+        assert time.monotonic() < deadline, f"the killed job's actors still hold CPUs after {timeout_s} s"
+        time.sleep(0.1)
+
+
 def test_a_job_killed_part_way_resumes_to_the_uninterrupted_outputs(
     reference_run, tiny_synth, ray_session, tmp_path
 ):
@@ -301,6 +311,9 @@ def test_a_job_killed_part_way_resumes_to_the_uninterrupted_outputs(
         os.kill(driver.pid, signal.SIGKILL)
     finally:
         driver.wait(timeout=30)
+    # The dead driver's actors live on until Ray reaps them and may commit one more
+    # part (the same file a rerun would write); count once they have let their CPUs go.
+    _wait_for_idle_cluster(timeout_s=60)
     done_at_kill = len(rows_by_id(videos_dir))
     assert 0 < done_at_kill < len(manifest), "the kill must land part-way"
 
