@@ -2,6 +2,8 @@
 
     model/ + reports/metrics.json (evaluate) + reports/sanity.json (sanity, if run)
     + reports/table.json (evaluate --table, if run) + concepts/ + clips/ (poses)
+    + the sampled test videos through the backbone the preprocess record names (Grad-CAM)
+    + posthoc/tcav/tcav.json (dance tcav, if run)
       -> <workdir>/reports/index.html and its pages (dance.report.write_report_site)
 
 Reads only: it runs on the driver, no cluster needed. The site opens from disk; on an S3
@@ -12,6 +14,7 @@ workdir it is built in a local temporary folder and uploaded (download it to ope
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
@@ -21,14 +24,25 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import torch
 
 from dance import storage
 from dance.concepts import read_concept_bundle, read_filter_report
 from dance.config import DanceConfig
+from dance.encoders import VideoBackbone, backbone_frame_indices
+from dance.errors import InputError
 from dance.manifest import Manifest
-from dance.preprocess import read_clips, read_videos
+from dance.posthoc import VideoCam
+from dance.preprocess import decode_video, read_clips, read_videos, unpack
 from dance.progress import Log, log_to_stderr
-from dance.report import ReportInputs, ReportSummary, write_report_site
+from dance.report import (
+    CamOverlay,
+    ReportInputs,
+    ReportSummary,
+    dance_cam_overlay,
+    shown_size,
+    write_report_site,
+)
 from dance.train import DanceModel, feature_matrix
 from dance.video import open_video
 from dance.workdir import (
@@ -39,13 +53,16 @@ from dance.workdir import (
     read_record,
     reports_dir,
     require_done,
+    tcav_dir,
 )
 from ray_jobs._runtime import job_main, with_absolute_paths
 from ray_jobs.evaluate import METRICS_FILE, load_decoded
+from ray_jobs.predict import predict_plan
 from ray_jobs.sanity import SANITY_FILE
 from ray_jobs.train import output_uri
 
 TABLE_FILE = "table.json"
+TCAV_FILE = "tcav.json"
 KEY_FRAMES_SHOWN = 4
 FRAME_SIDE = 96
 
@@ -126,7 +143,86 @@ def key_frame_reader(cfg: DanceConfig, manifest: Manifest) -> Callable[[str], np
     return read
 
 
-def report_inputs(cfg: DanceConfig) -> ReportInputs:
+def tcav_json_uri(workdir: str) -> str:
+    """<workdir>/posthoc/tcav/tcav.json: the `dance tcav` job's table, when it ran."""
+    return storage.join(tcav_dir(workdir), TCAV_FILE)
+
+
+def read_tcav(workdir: str, log: Log = log_to_stderr) -> dict[str, Any] | None:
+    """The workdir's TCAV table to show, None when there is none (or it is unreadable)."""
+    uri = tcav_json_uri(workdir)
+    if not storage.exists(uri):
+        return None
+    try:
+        data = storage.read_json(uri)
+    except storage.StorageError as err:  # a damaged file loses its page, not the report
+        log(f"report: {err}; no TCAV page")
+        return None
+    if not isinstance(data, dict):
+        log(f"report: {uri} is not a JSON object; no TCAV page")
+        return None
+    return data
+
+
+def preprocess_backbone(cfg: DanceConfig) -> str:
+    """The backbone that made the features: the one the preprocess stage record names."""
+    record = read_record(cfg.workdir, "preprocess")
+    backbone = (record.facts.get("backbone") or {}).get("id") if record is not None else None
+    if not backbone:
+        raise InputError(f"the preprocess record of {cfg.workdir} names no backbone; "
+                         "redo `dance preprocess --config <config>`")
+    return str(backbone)
+
+
+def cam_reader(cfg: DanceConfig, manifest: Manifest, model: DanceModel,
+               log: Log = log_to_stderr) -> Callable[[str, int], CamOverlay] | None:
+    """(video_id, class) -> Grad-CAM of that class through DANCE's concept bottleneck.
+
+    The backbone loads on the first call; a video (or a backbone) that cannot be read
+    gives an overlay holding the reason. None for a linear probe: it has no concepts.
+    """
+    if model.kind != "dance":
+        return None
+    uris = dict(zip(manifest.video_ids, manifest.table["uri"].to_pylist(), strict=True))
+    loaded: dict[str, Any] = {}
+
+    def setup() -> tuple[Any, VideoCam] | str:
+        if "cam" not in loaded:
+            try:
+                path = preprocess_backbone(cfg)
+                device = "cuda" if torch.cuda.is_available() else "cpu"
+                backbone = VideoBackbone.from_pretrained(path, device=device)
+                loaded["cam"] = (predict_plan(cfg, path), VideoCam.for_dance(backbone, model))
+            except Exception as exc:  # noqa: BLE001 - without a backbone the pages say why
+                loaded["cam"] = f"backbone unavailable: {type(exc).__name__}: {exc}"
+                log(f"report: no Grad-CAM overlays ({loaded['cam']})")
+        return loaded["cam"]
+
+    def read(video_id: str, class_index: int) -> CamOverlay:
+        ready = setup()
+        if isinstance(ready, str):
+            return CamOverlay(error=ready)
+        plan, cam = ready
+        uri = uris.get(video_id)
+        if uri is None:
+            return CamOverlay(error="not in the manifest")
+        try:
+            row = decode_video(video_id, uri, plan)
+            if row["status"] != "ok" or row.get("backbone_frames") is None:
+                return CamOverlay(error=row.get("error") or "unreadable: no frames")
+            frames = unpack(row["backbone_frames"], row["backbone_shape"], np.uint8)
+            indices = backbone_frame_indices(int(row["num_frames"]), cfg.backbone)
+            size = shown_size(int(row["height"]), int(row["width"]))
+            with open_video(uri) as reader:
+                shown = reader.get_frames(indices.tolist(), resize=size)
+            return dance_cam_overlay(cam, frames, shown, class_index)
+        except Exception as exc:  # noqa: BLE001 - one unreadable video loses its map only
+            return CamOverlay(error=f"unreadable: {type(exc).__name__}: {exc}")
+
+    return read
+
+
+def report_inputs(cfg: DanceConfig, log: Log = log_to_stderr) -> ReportInputs:
     """Everything the site shows, read from the workdir's public outputs."""
     manifest = Manifest.read(manifest_uri(cfg.workdir))
     model = DanceModel.from_pretrained(output_uri(cfg))
@@ -146,6 +242,8 @@ def report_inputs(cfg: DanceConfig) -> ReportInputs:
         motion=motion_representatives(cfg) if model.kind == "dance" else [],
         language=language_status(cfg, model),
         frames=key_frame_reader(cfg, manifest),
+        cams=cam_reader(cfg, manifest, model, log),
+        tcav=read_tcav(cfg.workdir, log),
     )
 
 
@@ -162,7 +260,7 @@ def run_report(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False,
         inputs=plan.inputs, force=force, log=log,
         command="dance report --config <config>",
     )
-    inputs = report_inputs(cfg)
+    inputs = report_inputs(cfg, log)
     if storage.is_s3(target):
         summary = _write_site_to_s3(inputs, target, cfg, max_videos, log)
     else:
@@ -190,12 +288,17 @@ def _write_site_to_s3(
 
 
 def report_plan(cfg: DanceConfig) -> StagePlan:
-    """The bundle and its evaluation, and the sanity record's identity when the checks ran."""
+    """The bundle and its evaluation, the sanity record's identity when the checks ran, and
+    the TCAV table's content hash when there is one."""
     record = read_record(cfg.workdir, "sanity")
-    checks = {} if record is None or not record.done else {
+    inputs = {} if record is None or not record.done else {
         "sanity": {"id": "stages/sanity.json", "sha256": record.identity}
     }
-    return StagePlan(checks, ("train", "evaluate"))
+    tcav = tcav_json_uri(cfg.workdir)
+    if storage.exists(tcav):
+        inputs["tcav"] = {"id": "posthoc/tcav/tcav.json",
+                          "sha256": hashlib.sha256(storage.read_bytes(tcav)).hexdigest()}
+    return StagePlan(inputs, ("train", "evaluate"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

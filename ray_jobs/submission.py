@@ -34,6 +34,8 @@ SUBMITTABLE_JOBS = (
     "evaluate",
     "intervene",
     "sanity",
+    "concept-clips",
+    "tcav",
     "report",
 )
 CONFIG_FILE_NAME = "dance-job.yaml"

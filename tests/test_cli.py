@@ -31,6 +31,8 @@ COMMANDS = [
     ["report"],
     ["predict"],
     ["gradcam"],
+    ["concept-clips"],
+    ["tcav"],
     ["run"],
     ["demo"],
     ["submit"],

@@ -63,14 +63,22 @@ def _objective_in_one_process(cfg: DanceConfig) -> float:
     return progress.final.objective
 
 
-def test_two_workers_train_evaluate_tabulate_and_a_rerun_is_skipped(tmp_path: Path, ray_session: str):
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, ray_session: str):
+    """One 2-worker training run on a workdir with a shifted test set: (cfg, report, tmp)."""
+    from ray_jobs.train import run_train
+
+    tmp_path = tmp_path_factory.mktemp("train_job")
+    cfg = load_config(str(make_train_workdir(tmp_path, shifted=True)))
+    return cfg, run_train(cfg, log=lambda _: None), tmp_path
+
+
+def test_two_workers_train_evaluate_tabulate_and_a_rerun_is_skipped(trained):
     from ray_jobs.evaluate import run_evaluate
     from ray_jobs.train import run_train
 
-    config = make_train_workdir(tmp_path, shifted=True)
-    cfg = load_config(str(config))
+    cfg, report, tmp_path = trained
     lines: list[str] = []
-    report = run_train(cfg, log=lines.append)
     assert report.videos == 79 and report.failed_videos == 1
     assert report.converged and report.kkt_residual <= 1e-6
     assert report.concepts == {"motion": 6, "object": 4, "scene": 3}
@@ -139,12 +147,10 @@ def test_a_killed_worker_resumes_from_its_checkpoint_to_the_same_objective(
     assert objective == pytest.approx(uninterrupted, rel=1e-6)
 
 
-def test_the_bundle_reloads_to_identical_predictions(tmp_path: Path, ray_session: str):
-    from ray_jobs.train import load_progress, run_train
+def test_the_bundle_reloads_to_identical_predictions(trained):
+    from ray_jobs.train import load_progress
 
-    config = make_train_workdir(tmp_path)
-    cfg = load_config(str(config))
-    run_train(cfg, log=lambda _: None)
+    cfg, _, tmp_path = trained
     run_dir = tmp_path / "work" / "training" / "ray_train" / "train"
     last = max(_checkpoints(run_dir))
     progress = load_progress(str(run_dir / last))

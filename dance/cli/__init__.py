@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from dance.cli._concept_clips_cmd import concept_clips_command
 from dance.cli._config_cmd import config_app
 from dance.cli._data_cmds import manifest_command, synth_command
 from dance.cli._discover_cmd import discover_command
@@ -15,6 +16,7 @@ from dance.cli._predict_cmd import predict_command
 from dance.cli._preprocess_cmd import preprocess_command
 from dance.cli._run_cmd import demo_command, run_command
 from dance.cli._submit_cmds import logs_command, status_command, stop_command, submit_command
+from dance.cli._tcav_cmd import tcav_command
 from dance.cli._train_cmd import evaluate_command, intervene_command, train_command
 
 app = typer.Typer(
@@ -39,6 +41,8 @@ app.command("evaluate")(evaluate_command)
 app.command("intervene")(intervene_command)
 app.command("predict")(predict_command)
 app.command("gradcam")(gradcam_command)
+app.command("concept-clips")(concept_clips_command)
+app.command("tcav")(tcav_command)
 app.command("sanity")(sanity_command)
 app.command("report")(report_command)
 app.command("run")(run_command)

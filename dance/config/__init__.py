@@ -43,6 +43,7 @@ from dance.config._loader import (
     load_raw,
 )
 from dance.config._moved_keys import MOVED_KEYS
+from dance.config._posthoc import ConceptClipConfig, TcavConfig
 from dance.config._preprocess import (
     BackboneConfig,
     ClipConfig,
@@ -80,6 +81,8 @@ class DanceConfig(Section):
     evaluate: EvaluateConfig = EvaluateConfig()
     finetune: FinetuneConfig = FinetuneConfig()
     dual_training: DualTrainingConfig = DualTrainingConfig()
+    concept_clips: ConceptClipConfig = ConceptClipConfig()
+    tcav: TcavConfig = TcavConfig()
 
     @field_validator("synth", mode="before")
     @classmethod
@@ -122,6 +125,7 @@ __all__ = [
     "SYNTH_PRESETS",
     "BackboneConfig",
     "ClipConfig",
+    "ConceptClipConfig",
     "ConfigError",
     "DanceConfig",
     "DatasetConfig",
@@ -144,6 +148,7 @@ __all__ = [
     "StageResources",
     "StorageConfig",
     "SynthConfig",
+    "TcavConfig",
     "TrainConfig",
     "list_presets",
     "load_config",

@@ -177,7 +177,8 @@ def fit_cav(
 
 
 def relative_cavs(
-    group: Mapping[str, torch.Tensor], seed: int = 0, test_split_ratio: float = 0.33
+    group: Mapping[str, torch.Tensor], seed: int = 0, test_split_ratio: float = 0.33,
+    alpha: float = 0.01,
 ) -> dict[str, CAV]:
     """One-vs-rest CAVs: each concept of the group against the union of the others."""
     if len(group) < 2:
@@ -187,5 +188,5 @@ def relative_cavs(
     cavs = {}
     for name, examples in group.items():
         rest = torch.cat([other for key, other in group.items() if key != name])
-        cavs[name] = fit_cav(examples, rest, seed, name, test_split_ratio)
+        cavs[name] = fit_cav(examples, rest, seed, name, test_split_ratio, alpha)
     return cavs

@@ -94,6 +94,16 @@ class VideoCam:
         return cls(backbone, scores, model.class_names)
 
     @property
+    def scores(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The scoring head: (B, T, 3, S, S) preprocessed pixels -> (B, C) class logits."""
+        return self._scores
+
+    @property
+    def grid(self) -> TokenGrid:
+        """The backbone's token grid (T', H', W'), for hooking a block with grid_hooked."""
+        return self._grid
+
+    @property
     def layer_names(self) -> list[str]:
         """The encoder blocks that can be explained ("encoder.layer.N"), shallow to deep."""
         return layer_names(self.backbone.encoder)

@@ -14,6 +14,7 @@ p-value Bonferroni-corrected over the hypotheses tested (concepts x layers x cla
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -73,7 +74,11 @@ def tcav_significance(
         # different constants are as strong as it gets.
         t, p = (0.0, 1.0) if a[0] == b[0] else (math.copysign(math.inf, a[0] - b[0]), 0.0)
     else:
-        result = stats.ttest_ind(a, b)
+        with warnings.catch_warnings():
+            # One constant side (e.g. a sign-count of 1.0 in every run) is a valid sample;
+            # scipy warns about precision all the same.
+            warnings.filterwarnings("ignore", "Precision loss", RuntimeWarning)
+            result = stats.ttest_ind(a, b)
         t, p = float(result.statistic), float(result.pvalue)
     p_corrected = min(1.0, p * hypotheses)
     return Significance(t, p, p_corrected, p_corrected < alpha)

@@ -6,8 +6,18 @@
     figure = concept_class_sankey(model, ["jump", model.class_names[neighbour]], top_n=8)
     page = sankey_html(figure)  # self-contained HTML, plotly.js inlined
     summary = write_report_site(ReportInputs(model, ids, splits, labels, x, metrics), "out/")
+    overlay = dance_cam_overlay(VideoCam.for_dance(backbone, model), frames, shown, c)
+    page = tcav_page(storage.read_json("work/posthoc/tcav/tcav.json"))
 """
 
+from dance.report._cam_panel import (
+    CAM_SIDE,
+    CamOverlay,
+    cam_file,
+    cam_panel,
+    dance_cam_overlay,
+    shown_size,
+)
 from dance.report._html import STYLE, class_file, esc, page, percent, video_file
 from dance.report._pose_animation import (
     SKELETON_EDGES,
@@ -24,17 +34,23 @@ from dance.report._sankey import (
     sankey_png,
 )
 from dance.report._site import ReportInputs, ReportSummary, sample_videos, write_report_site
+from dance.report._tcav_page import tcav_page
 from dance.report._video_pages import Flip, prediction_flips, video_page
 
 __all__ = [
+    "CAM_SIDE",
     "SKELETON_EDGES",
     "STYLE",
+    "CamOverlay",
     "Flip",
     "ReportInputs",
     "ReportSummary",
     "cached_pose_animation",
+    "cam_file",
+    "cam_panel",
     "class_file",
     "concept_class_sankey",
+    "dance_cam_overlay",
     "esc",
     "keyframe_strip",
     "most_confused_neighbour",
@@ -47,6 +63,8 @@ __all__ = [
     "sample_videos",
     "sankey_html",
     "sankey_png",
+    "shown_size",
+    "tcav_page",
     "video_file",
     "video_page",
     "write_report_site",

@@ -15,8 +15,10 @@ SPLIT_ORDER = ("train", "val", "test", "shifted")
 
 def index_page(title: str, model: DanceModel, metrics: Mapping[str, Any],
                table_rows: Sequence[Mapping[str, Any]] | None,
-               checks: Mapping[str, Any] | None, sampled: Sequence[tuple[str, str]]) -> str:
-    """The summary page: accuracy, Table 1, checks, the test confusion matrix, links."""
+               checks: Mapping[str, Any] | None, sampled: Sequence[tuple[str, str]],
+               tcav: bool = False) -> str:
+    """The summary page: accuracy, Table 1, checks, the test confusion matrix, links
+    (`tcav`: the site has a TCAV page)."""
     splits = metrics.get("splits", {})
     counts = ", ".join(f"{len(n)} {esc(t)}" for t, n in model.concept_names_by_type.items())
     parts = [f"<h1>{esc(title)}</h1>",
@@ -37,6 +39,9 @@ def index_page(title: str, model: DanceModel, metrics: Mapping[str, Any],
     if checks:
         parts.append("<h2>Checks</h2>" + checks_summary(checks)
                      + '<p><a href="checks.html">All checks</a></p>')
+    if tcav:
+        parts.append('<h2>Post-hoc baseline</h2><p><a id="tcav-link" href="tcav.html">TCAV: '
+                     "concept sensitivity of the backbone, per class and layer</a></p>")
     test = splits.get("test")
     if test and test.get("confusion"):
         parts.append("<h2>Test confusion matrix</h2><p class=\"muted\">Rows: true class; "

@@ -6,7 +6,9 @@
     <out>/concepts.html         motion concepts animated; object and scene concepts kept/cut
     <out>/sankey.html           concept-to-class weights of confused class pairs (plotly)
     <out>/checks.html           reversal, fidelity, deletion curve, suggested edits
-    <out>/assets/               style.css, motion/<hash>.gif|png (cached), frames/<hash>.png
+    <out>/tcav.html             TCAV scores per class, concept and layer (if tcav.json given)
+    <out>/assets/               style.css, motion/<hash>.gif|png (cached), frames/<hash>.png,
+                                cams/<hash>.gif (Grad-CAM of each sampled video)
 
 Every file is written below `out` under a name the code makes, so data cannot choose
 where a file goes; the animations are cached by content, so a second run reuses them.
@@ -26,6 +28,7 @@ import numpy as np
 from dance import storage
 from dance.explain import explain_videos
 from dance.progress import Log, log_to_stderr
+from dance.report._cam_panel import CamOverlay, cam_file, cam_panel
 from dance.report._html import STYLE, class_file, page, video_file
 from dance.report._model_pages import (
     checks_page,
@@ -35,6 +38,7 @@ from dance.report._model_pages import (
 )
 from dance.report._pose_animation import cached_pose_animation, keyframe_strip, png_bytes
 from dance.report._sankey import concept_class_sankey, most_confused_neighbour
+from dance.report._tcav_page import tcav_page
 from dance.report._video_pages import prediction_flips, video_page
 from dance.train import DanceModel
 
@@ -48,7 +52,9 @@ class ReportInputs:
     `videos`: per evaluated video its id, split, label and backbone features (rows
     aligned); `motion_poses`: a motion concept's representative clip, (L, 17, 3) pixels
     or (L, 17, 2) normalised; `language`: per object/scene concept its type, name,
-    status and reason; `frames`: a video's key frames when the video is reachable.
+    status and reason; `frames`: a video's key frames when the video is reachable;
+    `cams`: (video id, class index) -> its Grad-CAM overlay of that class, or why none;
+    `tcav`: the content of posthoc/tcav/tcav.json, when the TCAV job wrote one.
     """
 
     model: DanceModel
@@ -63,6 +69,8 @@ class ReportInputs:
     motion: Sequence[Mapping[str, Any]] = ()  # name, size, pose (array or None)
     language: Sequence[Mapping[str, Any]] = ()
     frames: Callable[[str], np.ndarray | None] | None = None
+    cams: Callable[[str, int], CamOverlay] | None = None
+    tcav: Mapping[str, Any] | None = None
 
 
 @dataclass
@@ -101,7 +109,7 @@ def write_report_site(inputs: ReportInputs, out: str, max_videos: int = 300, see
     """Write the whole site under the local folder `out`; return what was written."""
     started = time.perf_counter()
     model = inputs.model
-    for folder in ("classes", "videos", "assets/motion", "assets/frames"):
+    for folder in ("classes", "videos", "assets/motion", "assets/frames", "assets/cams"):
         os.makedirs(os.path.join(out, folder), exist_ok=True)
     writer = _Writer(out)
     writer.text("assets/style.css", STYLE)
@@ -122,9 +130,10 @@ def write_report_site(inputs: ReportInputs, out: str, max_videos: int = 300, see
         flipping = prediction_flips(model, inputs.features[rows])
         for p, row, explanation, flip in zip(picked, rows, explanations, flipping, strict=True):
             strip = _frames_strip(inputs, explanation.video_id, writer)
+            cam = _cam_panel(inputs, explanation.video_id, explanation.class_index, writer)
             writer.text(f"videos/{video_file(explanation.video_id)}", video_page(
                 explanation, float(confidence[p]), model, flip, animations, strip,
-                label=int(inputs.labels[row]), split="test"))
+                label=int(inputs.labels[row]), split="test", cam=cam))
     per_class = (inputs.metrics.get("splits", {}).get("test") or {}).get("per_class", {})
     for c, name in enumerate(model.class_names):
         members = [(test_ids[i], int(predicted[i])) for i in range(len(test_ids))
@@ -133,11 +142,16 @@ def write_report_site(inputs: ReportInputs, out: str, max_videos: int = 300, see
                     class_page(model, c, per_class.get(name), members, with_page))
     sampled = [(test_ids[p], model.class_names[int(inputs.labels[test_rows[p]])])
                for p in picked]
-    index = index_page(inputs.title, model, inputs.metrics, inputs.table, inputs.checks, sampled)
+    index = index_page(inputs.title, model, inputs.metrics, inputs.table, inputs.checks, sampled,
+                       tcav=inputs.tcav is not None)
     writer.text("index.html", index)
     writer.text("concepts.html", concepts_page(model, motion_cards, inputs.language))
     writer.text("sankey.html", _sankey_page(model, inputs.metrics))
     writer.text("checks.html", checks_page(inputs.checks or {}))
+    if inputs.tcav is not None:
+        writer.text("tcav.html", tcav_page(inputs.tcav))
+    elif os.path.exists(os.path.join(out, "tcav.html")):
+        os.remove(os.path.join(out, "tcav.html"))  # an earlier run's page, its input now gone
     summary = ReportSummary(
         out=out, pages=writer.pages, video_pages=len(picked), animations=len(animations),
         seconds=round(time.perf_counter() - started, 3), bytes_index=len(index.encode()),
@@ -181,6 +195,19 @@ def _frames_strip(inputs: ReportInputs, video_id: str, writer: _Writer) -> str |
     name = f"assets/frames/{video_file(video_id)[:-5]}.png"
     writer.bytes(name, png_bytes(np.concatenate(list(frames), axis=1)))
     return name
+
+
+def _cam_panel(inputs: ReportInputs, video_id: str, class_index: int,
+               writer: _Writer) -> str | None:
+    """The video's Grad-CAM panel, its GIF written as an asset (None: no CAMs asked for)."""
+    if inputs.cams is None:
+        return None
+    overlay = inputs.cams(video_id, class_index)
+    if overlay.gif is None:
+        return cam_panel(overlay, None)
+    name = cam_file(video_id)
+    writer.bytes(name, overlay.gif)
+    return cam_panel(overlay, name)
 
 
 def _sankey_page(model: DanceModel, metrics: Mapping[str, Any], max_pairs: int = 12) -> str:

@@ -53,9 +53,11 @@ def video_page(
     strip: str | None = None,
     label: int | None = None,
     split: str | None = None,
+    cam: str | None = None,
 ) -> str:
     """The HTML page of one video, one folder below the site root (`animations`: motion
-    concept name -> asset path from the root; `label`: the true class, when known)."""
+    concept name -> asset path from the root; `label`: the true class, when known; `cam`:
+    the Grad-CAM panel's HTML, shown beside the top concepts)."""
     classes = model.class_names
     animations = animations or {}
     predicted = (f'Predicted: <strong id="prediction">{esc(explanation.class_name)}</strong> '
@@ -84,8 +86,11 @@ def video_page(
             f"{esc(part.shown_name)}</span>{picture}"),
             f"{part.activation:+.3f}", f"{part.weight:+.3f}", f"{part.contribution:+.3f}",
         ))
-    parts.append(table(("#", "type", "concept", "value (standardised)", "weight",
-                        "contribution"), rows, "top-concepts"))
+    top_table = table(("#", "type", "concept", "value (standardised)", "weight",
+                       "contribution"), rows, "top-concepts")
+    parts.append(top_table if cam is None else (
+        '<div class="beside" style="display:flex;flex-wrap:wrap;gap:24px;'
+        f'align-items:flex-start"><div>{top_table}</div>{cam}</div>'))
     shares = explanation.shares()
     parts.append("<h2>The logit, by concept type</h2>")
     parts.append(table(

@@ -12,6 +12,7 @@
     training/               the train stage's Ray Train checkpoints (train)
     model_edits/<name>/     edited copies of model/ (dance intervene)
     reports/                evaluation and explanation reports (evaluate, report)
+    posthoc/concept_clips/  Video-TCAV's concept clips and random sets (concept_clips)
     shifted/                a shifted test set, where the dataset has one: its manifest.parquet
                             (manifest) and backbone features in videos/ (preprocess)
     reversed/               the test videos played backwards: manifest and features (sanity)
@@ -44,8 +45,11 @@ STAGE_OUTPUTS: dict[str, tuple[str, ...]] = {
     "train": ("model", "training"),
     "evaluate": ("reports/metrics.json", "reports/predictions.parquet"),
     "sanity": (REVERSED_DIR, "reports/sanity.json", f"model_edits/{SUGGESTED_EDIT}"),
+    "concept_clips": ("posthoc/concept_clips",),
+    "tcav": ("posthoc/tcav",),  # its cache (posthoc/tcav_cache) outlives a --force
     "report": tuple(f"reports/{name}" for name in (
-        "index.html", "concepts.html", "sankey.html", "checks.html", "classes", "videos", "assets",
+        "index.html", "concepts.html", "sankey.html", "checks.html", "tcav.html", "classes",
+        "videos", "assets",
     )),
 }
 
@@ -130,6 +134,11 @@ def reports_dir(workdir: str) -> str:
     return storage.join(workdir, "reports")
 
 
+def concept_clips_dir(workdir: str) -> str:
+    """<workdir>/posthoc/concept_clips: Video-TCAV's concept clips (concept_clips)."""
+    return storage.join(workdir, "posthoc", "concept_clips")
+
+
 def summary_uri(workdir: str, stage: str) -> str:
     """<workdir>/<stage>_summary.json: a stage's human-facing summary."""
     return storage.join(workdir, f"{stage}_summary.json")
@@ -145,3 +154,17 @@ def record_uri(workdir: str, stage: str) -> str:
 def lock_uri(workdir: str) -> str:
     """<workdir>/run.lock: who is working on the workdir now, and until when."""
     return storage.join(workdir, LOCK_FILE)
+
+
+def tcav_dir(workdir: str) -> str:
+    """<workdir>/posthoc/tcav: the TCAV table (tcav)."""
+    return storage.join(workdir, "posthoc", "tcav")
+
+
+def tcav_cache_dir(workdir: str) -> str:
+    """<workdir>/posthoc/tcav_cache: layer activations and gradients, keyed by content.
+
+    Not among the stage's outputs: a --force or a new alpha reuses what the same clips,
+    model, layer and pooling gave before.
+    """
+    return storage.join(workdir, "posthoc", "tcav_cache")

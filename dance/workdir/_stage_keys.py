@@ -97,7 +97,9 @@ STAGE_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "evaluate": (("evaluate",), ("evaluate.language_motion_file",)),  # only --table reads it
     "sanity": (("evaluate", "seed"), ("evaluate.language_motion_file",)),
+    "tcav": (("tcav", "seed"), ("tcav.resources",)),
     "report": (("evaluate.top_k", "seed"), ()),
+    "concept_clips": (("concept_clips", "seed"), ("concept_clips.resources",)),
 }
 
 
