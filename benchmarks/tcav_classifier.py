@@ -14,7 +14,10 @@ adds above the loaded activations (Linux VmHWM, reset just before the fit), the 
 captum records (its own 33 % split), the accuracy on a fresh held-out set of N + N examples
 (the same for both), and the cosine between the CAV and the planted direction.
 captum's own recorded accuracy is wrong for two classes (see `_one`), so the held-out
-accuracy is the one to compare. Target: torch >= 5x faster at equal held-out accuracy
+accuracy is the one to compare. captum's SGDClassifier shuffles with numpy's global
+generator and its split with `random`: `--repeats R` fits both classifiers R times on the
+same data with run seeds 0..R-1 (numpy, random, torch and the torch classifier's seed) and
+reports each run and the mean. Target: torch >= 5x faster at equal held-out accuracy
 (+-1 point).
 """
 
@@ -30,6 +33,7 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 from captum.concept import TCAV, Classifier
 from torch.utils.data import DataLoader, TensorDataset
@@ -64,11 +68,12 @@ def _hwm_kib() -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
-def _one(name: str, examples: int, features: int, shift: float, seed: int) -> dict:
-    """Fit one classifier on the benchmark data in this process; its figures."""
+def _one(name: str, examples: int, features: int, shift: float, seed: int, run: int) -> dict:
+    """Fit one classifier on the benchmark data (of `seed`) in this process; its figures."""
     x, y, held_x, held_y, direction = _data(examples, features, shift, seed)
-    random.seed(seed)  # captum's split shuffles with the random module
-    torch.manual_seed(seed)
+    random.seed(run)  # captum's split shuffles with the random module
+    np.random.seed(run)  # and its SGDClassifier (random_state=None) with numpy's generator
+    torch.manual_seed(run)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if name == "captum":
@@ -76,7 +81,7 @@ def _one(name: str, examples: int, features: int, shift: float, seed: int) -> di
             holder = TCAV(torch.nn.Identity(), layers=[], save_path=tempfile.mkdtemp())
             classifier: Classifier = holder.classifier
         else:
-            classifier = TorchCAVClassifier(seed=seed)
+            classifier = TorchCAVClassifier(seed=run)
     loader = DataLoader(TensorDataset(x, y), batch_size=8)
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak to the current RSS
     rss_before, _ = _hwm_kib()
@@ -99,6 +104,7 @@ def _one(name: str, examples: int, features: int, shift: float, seed: int) -> di
     cav = weights[1] - weights[0]
     return {
         "classifier": name,
+        "run": run,
         "fit_wall_s": round(wall, 3),
         "fit_cpu_s": round(cpu, 3),
         "fit_peak_extra_mib": round((peak - rss_before) / 1024, 1),
@@ -115,18 +121,26 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=8 * 14 * 14 * 96)
     parser.add_argument("--shift", type=float, default=16.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=5, help="fits per classifier")
     parser.add_argument("--one", choices=["captum", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--run", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(_one(args.one, args.examples, args.features, args.shift, args.seed)))
+        print(json.dumps(_one(args.one, args.examples, args.features, args.shift, args.seed,
+                              args.run)))
         return
     rows = []
-    for name in ("captum", "torch"):
-        command = [sys.executable, __file__, "--one", name, *sys.argv[1:]]
-        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        rows.append(json.loads(output.strip().splitlines()[-1]))
-        print(rows[-1], flush=True)
-    captum, torch_row = rows
+    for run in range(args.repeats):
+        for name in ("captum", "torch"):
+            command = [sys.executable, __file__, "--one", name, "--run", str(run), *sys.argv[1:]]
+            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            rows.append(json.loads(output.strip().splitlines()[-1]))
+            print(rows[-1], flush=True)
+    means = {name: {key: round(float(np.mean([r[key] for r in rows if r["classifier"] == name])), 4)
+                    for key in ("fit_wall_s", "fit_cpu_s", "fit_peak_extra_mib",
+                                "held_out_accuracy", "cosine_to_planted")}
+             for name in ("captum", "torch")}
+    captum, torch_row = means["captum"], means["torch"]
     speedup = captum["fit_wall_s"] / torch_row["fit_wall_s"]
     gap = abs(captum["held_out_accuracy"] - torch_row["held_out_accuracy"]) * 100
     result = {
@@ -134,8 +148,14 @@ def main() -> None:
         "features": args.features,
         "shift": args.shift,
         "seed": args.seed,
+        "repeats": args.repeats,
         "torch_threads": torch.get_num_threads(),
         "rows": rows,
+        "means": means,
+        "held_out_accuracy_range": {
+            name: [min(r["held_out_accuracy"] for r in rows if r["classifier"] == name),
+                   max(r["held_out_accuracy"] for r in rows if r["classifier"] == name)]
+            for name in ("captum", "torch")},
         "speedup_wall": round(speedup, 2),
         "speedup_cpu": round(captum["fit_cpu_s"] / torch_row["fit_cpu_s"], 2),
         "held_out_accuracy_gap_points": round(gap, 2),

@@ -88,6 +88,19 @@ def test_the_torch_classifier_separates_separable_data_perfectly() -> None:
     assert classifier.weights().shape == (2, FEATURES)
 
 
+def test_wide_activations_fit_in_the_examples_span_to_the_direct_fits_optimum() -> None:
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 3000, generator=generator)
+    x[20:, 0] += 1.0  # more features than examples: the classifier fits in their span
+    y = torch.arange(2).repeat_interleave(20)
+    in_span, direct = TorchCAVClassifier(seed=0), TorchCAVClassifier(seed=0)
+    direct._fit_in_example_span = direct._fit_primal  # the F-dimensional fit, for reference
+    in_span.train_and_eval(_captum_loader(x, y))
+    direct.train_and_eval(_captum_loader(x, y))
+    a, b = in_span.weights(), direct.weights()
+    assert torch.nn.functional.cosine_similarity(a, b, dim=1).min() > 0.9999
+
+
 def test_the_torch_classifier_has_one_weight_row_per_class_for_three_concepts() -> None:
     x = torch.cat([_cloud(20, _axis(i), i) for i in range(3)])
     y = torch.arange(3).repeat_interleave(20)

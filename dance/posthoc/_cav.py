@@ -68,7 +68,7 @@ class TorchCAVClassifier(Classifier):
     def __init__(
         self,
         alpha: float = 0.01,
-        max_iter: int = 100,
+        max_iter: int = 500,
         standardize: bool = False,
         seed: int = 0,
     ) -> None:
@@ -108,32 +108,64 @@ class TorchCAVClassifier(Classifier):
     def _fit(self, x: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Tensor:
         """(C, F) weights in the input space; sets self._bias."""
         mean = x.mean(dim=0)
+        z = x - mean  # one copy of the activations; scaled in place below
         if self.standardize:
-            scale = x.std(dim=0).clamp_min(1e-6)
+            scale = z.std(dim=0).clamp_min(1e-6)
         else:
             # One scalar for all features keeps the geometry (and so the CAV) as it is,
             # and puts L-BFGS on a well-conditioned problem whatever the layer's scale.
-            scale = (x - mean).pow(2).mean().sqrt().clamp_min(1e-12).expand_as(mean)
-        z = (x - mean) / scale
+            rms = torch.linalg.vector_norm(z) / z.numel() ** 0.5
+            scale = rms.clamp_min(1e-12).expand_as(mean)
+        z.div_(scale)
         torch.manual_seed(self.seed)  # L-BFGS is deterministic; this covers any future init
-        w = torch.zeros(n_classes, z.shape[1], requires_grad=True)
-        b = torch.zeros(n_classes, requires_grad=True)
-        optimizer = torch.optim.LBFGS(
-            [w, b], max_iter=self.max_iter, line_search_fn="strong_wolfe", history_size=10
-        )
-
-        def closure() -> torch.Tensor:
-            optimizer.zero_grad()
-            loss = torch.nn.functional.cross_entropy(z @ w.T + b, y)
-            loss = loss + 0.5 * self.alpha * w.pow(2).sum()
-            loss.backward()
-            return loss
-
-        optimizer.step(closure)
+        if z.shape[1] > z.shape[0]:
+            w, b = self._fit_in_example_span(z, y, n_classes)
+        else:
+            w, b = self._fit_primal(z, y, n_classes)
         with torch.no_grad():
             weights = w / scale
             self._bias = b - weights @ mean
         return weights.detach()
+
+    def _minimise(self, params: list[torch.Tensor], loss_of: Any) -> None:
+        """Full-batch L-BFGS with a strong-Wolfe line search on loss_of()."""
+        optimizer = torch.optim.LBFGS(
+            params, max_iter=self.max_iter, line_search_fn="strong_wolfe", history_size=10
+        )
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad()
+            loss = loss_of()
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
+
+    def _fit_primal(self, z: torch.Tensor, y: torch.Tensor, n_classes: int) -> tuple:
+        """(C, F) weights and (C,) bias on z, optimised over the F-dimensional weights."""
+        w = torch.zeros(n_classes, z.shape[1], requires_grad=True)
+        b = torch.zeros(n_classes, requires_grad=True)
+        self._minimise([w, b], lambda: torch.nn.functional.cross_entropy(z @ w.T + b, y)
+                       + 0.5 * self.alpha * w.pow(2).sum())  # fmt: skip
+        return w.detach(), b.detach()
+
+    def _fit_in_example_span(self, z: torch.Tensor, y: torch.Tensor, n_classes: int) -> tuple:
+        """The direct fit's result, computed in an orthonormal basis of the examples' span.
+
+        Starting from zero, every L-BFGS step of the direct fit lies in the span of the
+        examples (each gradient is a combination of them), so the fit can run on the
+        examples' coordinates in an orthonormal basis of that span: z = P Q with Q's rows
+        orthonormal (from the eigenvectors of the Gram matrix z z^T), P = U sqrt(S). The
+        problem on P is the same one, isometrically, with N coordinates instead of F: flattened
+        video tokens have 1e4-1e5 features for a few hundred clips
+        (benchmarks/tcav_classifier.py); the weights are then P-space weights times Q.
+        """
+        eigenvalues, vectors = torch.linalg.eigh(z @ z.T)
+        keep = eigenvalues > eigenvalues.max().clamp_min(1e-30) * 1e-10
+        roots = eigenvalues[keep].sqrt()
+        w, b = self._fit_primal(vectors[:, keep] * roots, y, n_classes)  # on P: (N, r)
+        # w Q = (w S^-1/2 U^T) z, without forming Q (r x F)
+        return ((w / roots) @ vectors[:, keep].T) @ z, b
 
     def predict(self, inputs: torch.Tensor) -> torch.Tensor:
         """Class labels (N,) for inputs (N, F), from the fitted boundary."""
