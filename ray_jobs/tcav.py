@@ -68,7 +68,14 @@ def _model_spec(cfg: DanceConfig) -> ModelSpec:
             f"the preprocess record of {cfg.workdir} names no backbone; TCAV explains the "
             "backbone the features came from: redo `dance preprocess --config <config> --force`"
         )
-    sha = (record.facts.get("backbone") or {}).get("sha256")
+    recorded = (record.facts.get("backbone") or {}).get("sha256")
+    sha = model_reference(backbone)["sha256"]  # the files as they are now: the cache key's
+    if recorded is not None and sha != recorded:
+        raise InputError(
+            f"the backbone {backbone} changed since `dance preprocess` used it (sha256 "
+            f"{recorded[:12]} then, {str(sha)[:12]} now); TCAV explains the model that made "
+            "the features: redo `dance preprocess --config <config> --force`, or restore it"
+        )
     if cfg.tcav.target == "backbone":
         return ModelSpec(backbone, sha, "backbone")
     require_done(cfg.workdir, "train", "dance train --config <config>")
@@ -132,10 +139,11 @@ def _score_runs(
         for group, concepts in groups.items():
             by_group[group] = {}
             for concept, clips in concepts.items():
-                by_group[group][concept] = rows[start : start + len(clips)]
+                # a copy: a pickled view would carry the whole tensor to every task
+                by_group[group][concept] = rows[start : start + len(clips)].clone()
                 start += len(clips)
         size = (rows.shape[0] - start) // random_count
-        randoms = ray.put([rows[start + r * size : start + (r + 1) * size]
+        randoms = ray.put([rows[start + r * size : start + (r + 1) * size].clone()
                            for r in range(random_count)])
         gradients = ray.put({class_names[int(i)]: g for i, g in named.items() if i != CONCEPTS})
         for group, concepts in by_group.items():
@@ -179,6 +187,17 @@ def run_tcav(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False) ->
         )
     manifest = Manifest.read(manifest_uri(cfg.workdir))
     examples, failed = class_examples(cfg, manifest, spec.backbone, cam_classes, log)
+    if not examples:
+        raise InputError(
+            f"no {cfg.tcav.split} video belongs to a class of the explained model (its classes: "
+            f"{', '.join(cam_classes[:10])}{' ...' if len(cam_classes) > 10 else ''}; the "
+            f"manifest's: {', '.join(manifest.class_names[:10])}); explain a head trained on "
+            "this dataset (`dance finetune-backbone`) or DANCE's logit (tcav.target=dance)"
+        )
+    missing = [name for name in cam_classes if name not in examples]
+    if missing:
+        log(f"tcav: no {cfg.tcav.split} video to score for {len(missing)} class(es): "
+            + ", ".join(missing[:10]))
     index = {name: i for i, name in enumerate(cam_classes)}
     ordered = [clip for concepts in groups.values() for clips in concepts.values()
                for clip in clips] + [clip for s in random_sets for clip in s]

@@ -150,3 +150,34 @@ def test_a_layer_that_does_not_exist_is_refused_naming_the_valid_ones(tcav_run):
     bad = cfg.model_copy(update={"tcav": cfg.tcav.model_copy(update={"layers": ["encoder.layer.7"]})})
     with pytest.raises(InputError, match="encoder.layer.0, encoder.layer.1"):
         run_tcav(bad, log=quiet)
+
+
+def _workdir_naming(cfg, tmp: Path, backbone: str):
+    """A copy of the module's workdir whose preprocess record names `backbone`."""
+    shutil.copytree(cfg.workdir, tmp / "work")
+    other = cfg.model_copy(update={"workdir": str(tmp / "work")})
+    begin_stage(other.workdir, "preprocess", other.model_dump(mode="json"), log=quiet).finish(
+        facts={"backbone": model_reference(backbone)})
+    return other
+
+
+def test_a_backbone_changed_since_preprocess_is_refused(tcav_run, tmp_path):
+    from ray_jobs.tcav import run_tcav
+
+    cfg, _, _, _ = tcav_run
+    backbone = read_record(cfg.workdir, "preprocess").facts["backbone"]["id"]
+    copy = tmp_path / "classifier"
+    shutil.copytree(backbone, copy)
+    other = _workdir_naming(cfg, tmp_path, str(copy))
+    (copy / "config.json").write_text((copy / "config.json").read_text() + "\n")
+    with pytest.raises(InputError, match="changed since `dance preprocess`"):
+        run_tcav(other, log=quiet, force=True)
+
+
+def test_a_head_without_the_datasets_classes_is_refused_naming_both(tcav_run, tmp_path):
+    from ray_jobs.tcav import run_tcav
+
+    cfg, _, _, _ = tcav_run
+    other = _workdir_naming(cfg, tmp_path, _classifier(tmp_path / "kinetics", ["archery", "yoga"]))
+    with pytest.raises(InputError, match="its classes: archery, yoga"):
+        run_tcav(other, log=quiet, force=True)

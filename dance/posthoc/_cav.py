@@ -150,15 +150,16 @@ class TorchCAVClassifier(Classifier):
         return w.detach(), b.detach()
 
     def _fit_in_example_span(self, z: torch.Tensor, y: torch.Tensor, n_classes: int) -> tuple:
-        """The direct fit's result, computed in an orthonormal basis of the examples' span.
+        """The direct fit's optimum, found in an orthonormal basis of the examples' span.
 
-        Starting from zero, every L-BFGS step of the direct fit lies in the span of the
-        examples (each gradient is a combination of them), so the fit can run on the
-        examples' coordinates in an orthonormal basis of that span: z = P Q with Q's rows
-        orthonormal (from the eigenvectors of the Gram matrix z z^T), P = U sqrt(S). The
-        problem on P is the same one, isometrically, with N coordinates instead of F: flattened
-        video tokens have 1e4-1e5 features for a few hundred clips
-        (benchmarks/tcav_classifier.py); the weights are then P-space weights times Q.
+        With an L2 penalty the optimal weights lie in the span of the examples, so the fit
+        can run on their coordinates in an orthonormal basis of that span: z = P Q with
+        Q's rows orthonormal (from the eigenvectors of the Gram matrix z z^T), P = U
+        sqrt(S). Logits and penalty are the same on P, with N unknowns per class instead of
+        F: flattened video tokens have 1e4-1e5 features for a few hundred clips
+        (benchmarks/tcav_classifier.py). L-BFGS's iterates differ (its first step and stop
+        test are not rotation-invariant); the optimum, to the solver's tolerance, does not.
+        The weights are then the P-space weights times Q.
         """
         eigenvalues, vectors = torch.linalg.eigh(z @ z.T)
         keep = eigenvalues > eigenvalues.max().clamp_min(1e-30) * 1e-10

@@ -130,7 +130,7 @@ class ConceptClips:
         }  # fmt: skip
 
     def random_sets(self) -> list[list[np.ndarray]]:
-        """TCAV's random concept sets, random_00 first, each in its seeded order."""
+        """TCAV's random concept sets, random_00 first, each's clips by video_id and index."""
         sets: dict[str, list[np.ndarray]] = {}
         rows = self._rows(random=True)
         for concept, data in zip(rows["concept"].to_pylist(), rows["clip"].to_pylist(),

@@ -9,6 +9,13 @@ Bonferroni correction over every (class, layer, concept) tested (`tcav_table`).
 
 Runs are independent and seeded (seed + run), so they can go to separate workers in any
 order and give the same table.
+
+Why not `captum.concept.TCAV` itself: it keeps activations and CAVs as torch.save pickles
+under a local `save_path`, named by concept and layer rather than by content, and loads
+them back with torch.load; and it runs every experimental set in one process. dance caches
+safetensors on local or S3 workdirs under content hashes and spreads the runs over Ray
+tasks. captum's parts are used where they fit: its `Classifier` interface
+(`TorchCAVClassifier`), `LayerActivation` and `LayerGradientXActivation`.
 """
 
 from __future__ import annotations
