@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from dance import storage
 from dance.config import DanceConfig, StageResources
 from dance.encoders import load_pretrained, resolve_model_source
-from dance.errors import InputError, StageError
+from dance.errors import InputError
 from dance.manifest import Manifest
 from dance.posthoc import (
     VideoBoxes,
@@ -47,6 +47,7 @@ from dance.posthoc import (
     write_concept_clips_part,
     write_concept_status,
 )
+from dance.preprocess import recorded_backbone
 from dance.progress import Log, log_to_stderr
 from dance.synth import load_ground_truth
 from dance.workdir import (
@@ -56,7 +57,6 @@ from dance.workdir import (
     current_record,
     manifest_uri,
     model_reference,
-    require_done,
 )
 from ray_jobs._placement import map_batches_args
 from ray_jobs._runtime import aws_runtime_env, ensure_ray, job_main, with_absolute_paths
@@ -101,14 +101,8 @@ def concept_clips_plan(cfg: DanceConfig) -> StagePlan:
 
 def clip_geometry(workdir: str) -> tuple[int, int, str]:
     """(L frames, S pixels, backbone) of the backbone named by the preprocess record."""
-    record = require_done(workdir, "preprocess", "dance preprocess --config <config>")
-    backbone = (record.facts.get("backbone") or {}).get("id")
-    if not backbone:
-        raise StageError(
-            f"the preprocess record of {workdir} names no backbone (preprocess.enable_backbone "
-            "was off); concept clips take the backbone's clip length and input size: enable "
-            "it and redo `dance preprocess --config <config> --force`"
-        )
+    backbone = recorded_backbone(
+        workdir, "concept clips take the backbone's clip length and input size")["id"]
     from transformers import AutoConfig
 
     config = load_pretrained(AutoConfig.from_pretrained, resolve_model_source(backbone),

@@ -30,10 +30,9 @@ from dance import storage
 from dance.concepts import read_concept_bundle, read_filter_report
 from dance.config import DanceConfig
 from dance.encoders import VideoBackbone, backbone_frame_indices
-from dance.errors import InputError
 from dance.manifest import Manifest
 from dance.posthoc import VideoCam
-from dance.preprocess import decode_video, read_clips, read_videos, unpack
+from dance.preprocess import decode_video, read_clips, read_videos, recorded_backbone, unpack
 from dance.progress import Log, log_to_stderr
 from dance.report import (
     CamOverlay,
@@ -166,12 +165,7 @@ def read_tcav(workdir: str, log: Log = log_to_stderr) -> dict[str, Any] | None:
 
 def preprocess_backbone(cfg: DanceConfig) -> str:
     """The backbone that made the features: the one the preprocess stage record names."""
-    record = read_record(cfg.workdir, "preprocess")
-    backbone = (record.facts.get("backbone") or {}).get("id") if record is not None else None
-    if not backbone:
-        raise InputError(f"the preprocess record of {cfg.workdir} names no backbone; "
-                         "redo `dance preprocess --config <config>`")
-    return str(backbone)
+    return recorded_backbone(cfg.workdir, "the report's Grad-CAM overlays explain it")["id"]
 
 
 def cam_reader(cfg: DanceConfig, manifest: Manifest, model: DanceModel,

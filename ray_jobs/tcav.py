@@ -28,6 +28,7 @@ from dance.config import DanceConfig
 from dance.errors import InputError
 from dance.manifest import Manifest
 from dance.posthoc import read_concept_clips, tcav_run, tcav_table
+from dance.preprocess import recorded_backbone
 from dance.progress import Log, log_to_stderr
 from dance.workdir import (
     StagePlan,
@@ -61,14 +62,8 @@ def tcav_plan(cfg: DanceConfig) -> StagePlan:
 
 def _model_spec(cfg: DanceConfig) -> ModelSpec:
     """The backbone the preprocess job used (from its record) and the DANCE bundle if targeted."""
-    record = require_done(cfg.workdir, "preprocess", "dance preprocess --config <config>")
-    backbone = (record.facts.get("backbone") or {}).get("id")
-    if not backbone:
-        raise InputError(
-            f"the preprocess record of {cfg.workdir} names no backbone; TCAV explains the "
-            "backbone the features came from: redo `dance preprocess --config <config> --force`"
-        )
-    recorded = (record.facts.get("backbone") or {}).get("sha256")
+    reference = recorded_backbone(cfg.workdir, "TCAV explains the backbone that made the features")
+    backbone, recorded = reference["id"], reference["sha256"]
     sha = model_reference(backbone)["sha256"]  # the files as they are now: the cache key's
     if recorded is not None and sha != recorded:
         raise InputError(

@@ -35,7 +35,7 @@ from dance.preprocess._parts import (
     remove_stale_temp_files,
     write_part,
 )
-from dance.preprocess._record import preprocess_facts, preprocess_inputs
+from dance.preprocess._record import preprocess_facts, preprocess_inputs, recorded_backbone
 from dance.preprocess._schema import (
     CLIPS_SCHEMA,
     DECODED_SCHEMA,
@@ -85,6 +85,7 @@ __all__ = [
     "preprocess_inputs",
     "read_clips",
     "read_videos",
+    "recorded_backbone",
     "remove_orphan_clip_parts",
     "remove_stale_temp_files",
     "resize_frames",

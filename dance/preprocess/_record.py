@@ -8,10 +8,11 @@ import pyarrow.compute as pc
 
 from dance import storage
 from dance.config import DanceConfig
+from dance.errors import StageError
 from dance.pose.skeleton import NUM_COCO17_JOINTS
 from dance.preprocess._models import EncoderModels
 from dance.preprocess._parts import part_pairs
-from dance.workdir import model_reference
+from dance.workdir import model_reference, require_done
 
 
 def preprocess_inputs(cfg: DanceConfig, models: EncoderModels) -> dict[str, dict[str, Any]]:
@@ -59,3 +60,20 @@ def preprocess_facts(
             "dim": _feature_dim(workdir, "dual"),
         },
     }
+
+
+def recorded_backbone(workdir: str, needed_for: str) -> dict[str, Any]:
+    """{"id", "sha256"} of the backbone the finished preprocess record names (made the features).
+
+    A StageError names the command to run when preprocess has not finished or ran
+    without a backbone; `needed_for` says in the message why the caller needs one.
+    """
+    record = require_done(workdir, "preprocess", "dance preprocess --config <config>")
+    reference = record.facts.get("backbone") or {}
+    if not reference.get("id"):
+        raise StageError(
+            f"the preprocess record of {workdir} names no backbone (preprocess.enable_backbone "
+            f"was off); {needed_for}: enable it and redo `dance preprocess --config <config> "
+            "--force`"
+        )
+    return {"id": str(reference["id"]), "sha256": reference.get("sha256")}
