@@ -166,13 +166,15 @@ def _run_stage(
         log(f"== {stage.name}: not part of this config ({reason}) ==")
         return StageOutcome(stage.name, "not configured", reason)
     force = selection.forced(stage.name)
+    # From before the plan check: a plan may build the stage's inputs first (the dual
+    # encoder's plan renders its captions corpus), and that is the stage's time too.
+    started = time.perf_counter()
     if not force:
         finished = _done_for_this_config(cfg, stage)
         if finished is not None:
             log(f"== {stage.name}: done for this config ({finished}); skipped ==")
             return StageOutcome(stage.name, "skipped", f"done for this config at {finished}")
     log(f"== {stage.name}{' (forced)' if force else ''} ==")
-    started = time.perf_counter()
     stage.run(cfg, log, force)
     return StageOutcome(stage.name, "ran", "forced" if force else "",
                         time.perf_counter() - started)

@@ -29,6 +29,7 @@ from dance import storage
 from dance.config import DanceConfig
 from dance.errors import InputError
 from dance.explain import (
+    EditOutcome,
     compare_predictions,
     compare_reversed,
     deletion_curve,
@@ -143,7 +144,7 @@ def _split(decoded: pa.Table, split: str) -> tuple[np.ndarray, np.ndarray, list[
 
 
 def _shift_edit(cfg: DanceConfig, model: DanceModel, decoded: pa.Table, log: Log) -> dict | None:
-    """Edits suggested from validation videos, scored on the shifted test set."""
+    """Edits suggested from validation videos, scored on the shifted and the plain test set."""
     shifted_x, shifted_y, _ = _split(decoded, SHIFTED)
     val_x, val_y, _ = _split(decoded, "val")
     if not len(shifted_y) or not len(val_y):
@@ -152,24 +153,42 @@ def _shift_edit(cfg: DanceConfig, model: DanceModel, decoded: pa.Table, log: Log
         model, val_x, val_y, cfg.evaluate.suggest_per_class, cfg.evaluate.suggest_min_activation
     )
     out = model_edits_dir(cfg.workdir, SUGGESTED_EDIT)
-    before = model.logits(shifted_x).argmax(1).numpy()
+    edited = edit_classes(model, [s.edit for s in suggestions]) if suggestions else model
     if suggestions:
-        edited = edit_classes(model, [s.edit for s in suggestions])
         edited.save_pretrained(out)
-        after = edited.logits(shifted_x).argmax(1).numpy()
-    else:
-        after = before
-    outcome = compare_predictions(shifted_y, before, after)
-    log(f"shift edit: {len(suggestions)} edit(s) suggested from {len(val_y)} validation videos; "
-        f"shifted accuracy {outcome.accuracy_before:.3f} -> {outcome.accuracy_after:.3f} "
-        f"({outcome.fixed} fixed, {outcome.broken} broken)")
+    outcome = _edit_outcome(model, edited, shifted_x, shifted_y)
+    # What the edit costs where the model already worked: the test split, scored the same way.
+    test_x, test_y, _ = _split(decoded, "test")
+    test_outcome = _edit_outcome(model, edited, test_x, test_y) if len(test_y) else None
+    line = (f"shift edit: {len(suggestions)} edit(s) suggested from {len(val_y)} validation "
+            f"videos; shifted accuracy {outcome.accuracy_before:.3f} -> "
+            f"{outcome.accuracy_after:.3f} ({outcome.fixed} fixed, {outcome.broken} broken)")
+    if test_outcome is not None:
+        line += (f"; test accuracy {test_outcome.accuracy_before:.3f} -> "
+                 f"{test_outcome.accuracy_after:.3f} ({test_outcome.fixed} fixed, "
+                 f"{test_outcome.broken} broken)")
+    log(line)
     return {
         "edits": [{**asdict(s.edit), "misclassified_videos": s.misclassified_videos,
                    "activation": s.activation, "elsewhere": s.elsewhere,
                    "val_accuracy_after": s.val_accuracy_after} for s in suggestions],
-        "outcome": {**asdict(outcome), "accuracy_change": outcome.accuracy_change},
+        "outcome": _outcome_dict(outcome),
+        "test_outcome": None if test_outcome is None else _outcome_dict(test_outcome),
         "model": out if suggestions else None,
     }
+
+
+def _edit_outcome(
+    model: DanceModel, edited: DanceModel, x: np.ndarray, y: np.ndarray
+) -> EditOutcome:
+    """compare_predictions of the model and its edited copy on one split."""
+    return compare_predictions(y, model.logits(x).argmax(1).numpy(),
+                               edited.logits(x).argmax(1).numpy())
+
+
+def _outcome_dict(outcome: EditOutcome) -> dict[str, Any]:
+    """An EditOutcome as JSON, with its accuracy change."""
+    return {**asdict(outcome), "accuracy_change": outcome.accuracy_change}
 
 
 def sanity_plan(cfg: DanceConfig) -> StagePlan:
@@ -234,6 +253,8 @@ def _facts(report: dict[str, Any]) -> dict[str, Any]:
         "shifted_accuracy": None if shift is None else {
             "before": shift["outcome"]["accuracy_before"],
             "after": shift["outcome"]["accuracy_after"], "edits": len(shift["edits"])},
+        "test_accuracy_after_shift_edit": None if shift is None or not shift["test_outcome"]
+        else shift["test_outcome"]["accuracy_after"],
     }
 
 

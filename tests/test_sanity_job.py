@@ -81,3 +81,14 @@ def test_a_rerun_reuses_the_reversed_features(checked):
     cfg, _, times = checked
     folder = Path(reversed_workdir(cfg.workdir)) / "videos"
     assert times and {p.name: p.stat().st_mtime_ns for p in folder.glob("part-*.parquet")} == times
+
+
+def test_the_suggested_edit_is_scored_on_the_shifted_and_on_the_test_split(checked):
+    cfg, report, _ = checked
+    shift = report["shift_edit"]
+    assert shift is not None  # tiny renders a shifted split
+    test = Manifest.read(manifest_uri(cfg.workdir)).split("test")
+    assert shift["test_outcome"]["videos"] == len(test)
+    record = require_done(cfg.workdir, "sanity")
+    assert record.facts["test_accuracy_after_shift_edit"] == shift["test_outcome"][
+        "accuracy_after"]

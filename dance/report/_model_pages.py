@@ -158,6 +158,11 @@ def checks_summary(checks: Mapping[str, Any]) -> str:
         items.append(f"Shifted test set: {percent(o['accuracy_before'])} -> "
                      f"{percent(o['accuracy_after'])} after {len(shift['edits'])} suggested "
                      f"class edit(s) ({o['fixed']} fixed, {o['broken']} broken).")
+        t = shift.get("test_outcome")
+        if t:
+            items.append(f"The same edits on the test set: {percent(t['accuracy_before'])} -> "
+                         f"{percent(t['accuracy_after'])} ({t['fixed']} fixed, "
+                         f"{t['broken']} broken).")
     return "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
 
 
