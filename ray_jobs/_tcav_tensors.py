@@ -23,7 +23,7 @@ from safetensors.torch import save as save_tensors
 from dance import storage
 from dance.config import DanceConfig
 from dance.manifest import Manifest
-from dance.preprocess import decode_video, unpack
+from dance.preprocess import DecodePlan, decode_video, unpack
 from dance.progress import Log
 from dance.workdir import json_sha256
 from ray_jobs._placement import task_options
@@ -66,23 +66,48 @@ def class_examples(
         if row["label_name"] in by_class:
             by_class[row["label_name"]].append(row)
     rng = np.random.default_rng(cfg.seed)
-    plan = predict_plan(cfg, backbone)
-    clips: dict[str, list[np.ndarray]] = {}
-    failed: dict[str, str] = {}
+    chosen: dict[str, list[dict]] = {}
     for name, videos in by_class.items():
         if len(videos) > cfg.tcav.examples_per_class:
             keep = rng.choice(len(videos), cfg.tcav.examples_per_class, replace=False)
             videos = [videos[i] for i in sorted(keep)]
+        chosen[name] = videos
+    decoded = _decoded_clips(cfg, [row for videos in chosen.values() for row in videos],
+                             predict_plan(cfg, backbone), log)
+    clips: dict[str, list[np.ndarray]] = {}
+    failed: dict[str, str] = {}
+    for name, videos in chosen.items():
         for row in videos:
-            decoded = decode_video(row["video_id"], row["uri"], plan)
-            if decoded["status"] != "ok" or decoded.get("backbone_frames") is None:
-                failed[row["video_id"]] = decoded.get("error") or "unreadable: no frames"
-                continue
-            frames = unpack(decoded["backbone_frames"], decoded["backbone_shape"], np.uint8)
-            clips.setdefault(name, []).append(frames)
+            frames, error = decoded[row["video_id"]]
+            if frames is None:
+                failed[row["video_id"]] = error
+            else:
+                clips.setdefault(name, []).append(frames)
     log(f"tcav: {sum(map(len, clips.values()))} example clips of {len(clips)} classes "
         f"({cfg.tcav.split} split), {len(failed)} failed to decode")
     return clips, failed
+
+
+def _decode_clip(video_id: str, uri: str, plan: DecodePlan) -> tuple[np.ndarray | None, str]:
+    """(the backbone's frames, "") of one video, or (None, why it cannot be used)."""
+    decoded = decode_video(video_id, uri, plan)
+    if decoded["status"] != "ok" or decoded.get("backbone_frames") is None:
+        return None, decoded.get("error") or "unreadable: no frames"
+    return unpack(decoded["backbone_frames"], decoded["backbone_shape"], np.uint8), ""
+
+
+def _decoded_clips(
+    cfg: DanceConfig, rows: Sequence[dict], plan: DecodePlan, log: Log
+) -> dict[str, tuple[np.ndarray | None, str]]:
+    """_decode_clip of every row, by video_id: one Ray task each, placed as preprocess decodes."""
+    import ray
+
+    ensure_ray(cfg, log)
+    # Not on the driver one by one: at examples_per_class 20, UCF-101 is 2,020 videos.
+    task = ray.remote(_decode_clip).options(**task_options(cfg.preprocess.decode))
+    plan_ref = ray.put(plan)
+    futures = {row["video_id"]: task.remote(row["video_id"], row["uri"], plan_ref) for row in rows}
+    return dict(zip(futures, ray.get(list(futures.values())), strict=True))
 
 
 def clips_sha256(clips: Sequence[np.ndarray]) -> str:
