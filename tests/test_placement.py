@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ray.data import ActorPoolStrategy
 
 from dance.config import StageResources
@@ -61,3 +63,21 @@ def test_the_ray_logger_a_local_ray_silences_is_a_module_of_the_installed_ray() 
         assert importlib.util.find_spec(name) is not None, name
     quiet_local_workers()
     assert all(logging.getLogger(n).getEffectiveLevel() == logging.ERROR for n in _STATE_API_LOGGERS)
+
+
+def test_a_trainer_makes_ray_trains_controller_poll_every_quarter_second(
+    tmp_path, monkeypatch
+) -> None:
+    from ray_jobs._training import POLL_INTERVAL_ENV, torch_trainer
+
+    monkeypatch.delenv(POLL_INTERVAL_ENV, raising=False)
+    torch_trainer(lambda _: None, {}, StageResources(pool_size=1), str(tmp_path), "run", 1, True)
+    assert os.environ[POLL_INTERVAL_ENV] == "0.25"
+
+
+def test_a_poll_interval_the_user_set_is_kept(tmp_path, monkeypatch) -> None:
+    from ray_jobs._training import POLL_INTERVAL_ENV, torch_trainer
+
+    monkeypatch.setenv(POLL_INTERVAL_ENV, "3")
+    torch_trainer(lambda _: None, {}, StageResources(pool_size=1), str(tmp_path), "run", 1, True)
+    assert os.environ[POLL_INTERVAL_ENV] == "3"
