@@ -239,12 +239,18 @@ def train_then_test(
         report(metrics, model, optimizer, state, with_checkpoint=True, rank=shard.rank)
 
 
-# Ray Train's controller polls its workers every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S (2 s by
-# default), and a worker's ray.train.report waits for the poll that takes its previous
-# report (a result queue of one). Measured on 2 CPUs: 2.0 s per report and 28.6 s for a
-# one-worker fit of 8 reports, 0.26 s and 11.8 s at 0.25 s. A value the user set wins.
+# Ray Train settings the jobs change, read by fit() from the driver's environment and passed
+# on to the controller and workers; a value the user set wins.
+# - The controller polls its workers every RAY_TRAIN_HEALTH_CHECK_INTERVAL_S (2 s by
+#   default), and a worker's ray.train.report waits for the poll that takes its previous
+#   report (a result queue of one). Measured on 2 CPUs: 2.0 s per report and 28.6 s for a
+#   one-worker fit of 8 reports; 0.26 s and 11.8 s at 0.25 s.
+# - Ray Train's print patch sends a worker's print() through its logger too, so the driver
+#   showed every progress line twice.
 POLL_INTERVAL_ENV = "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S"
 POLL_INTERVAL_S = "0.25"
+PRINT_PATCH_ENV = "RAY_TRAIN_ENABLE_PRINT_PATCH"
+TRAIN_ENV_DEFAULTS = {POLL_INTERVAL_ENV: POLL_INTERVAL_S, PRINT_PATCH_ENV: "0"}
 
 
 def torch_trainer(
@@ -267,8 +273,8 @@ def torch_trainer(
     from ray.train import CheckpointConfig, DataConfig, FailureConfig, RunConfig
     from ray.train.torch import TorchTrainer
 
-    # Read by fit() from the driver's environment and passed on to Ray Train's controller.
-    os.environ.setdefault(POLL_INTERVAL_ENV, POLL_INTERVAL_S)
+    for name, value in TRAIN_ENV_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     ray_train = storage.join(state_dir, "ray_train")
     if not resume:
         storage.remove(storage.join(ray_train, run_name))

@@ -70,9 +70,21 @@ def test_a_trainer_makes_ray_trains_controller_poll_every_quarter_second(
 ) -> None:
     from ray_jobs._training import POLL_INTERVAL_ENV, torch_trainer
 
-    monkeypatch.delenv(POLL_INTERVAL_ENV, raising=False)
+    monkeypatch.setenv(POLL_INTERVAL_ENV, "")  # restored after the test
+    monkeypatch.delenv(POLL_INTERVAL_ENV)
     torch_trainer(lambda _: None, {}, StageResources(pool_size=1), str(tmp_path), "run", 1, True)
     assert os.environ[POLL_INTERVAL_ENV] == "0.25"
+
+
+def test_a_trainer_turns_off_ray_trains_print_patch_that_doubled_each_line(
+    tmp_path, monkeypatch
+) -> None:
+    from ray_jobs._training import PRINT_PATCH_ENV, torch_trainer
+
+    monkeypatch.setenv(PRINT_PATCH_ENV, "")  # restored after the test
+    monkeypatch.delenv(PRINT_PATCH_ENV)
+    torch_trainer(lambda _: None, {}, StageResources(pool_size=1), str(tmp_path), "run", 1, True)
+    assert os.environ[PRINT_PATCH_ENV] == "0"
 
 
 def test_a_poll_interval_the_user_set_is_kept(tmp_path, monkeypatch) -> None:
