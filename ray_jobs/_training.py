@@ -131,18 +131,25 @@ def begin_training(
     )
 
 
-def quiet_worker_logs() -> None:
-    """In a Ray Train worker: drop Ray's INFO line per report (rank 0 prints the progress).
+# Ray Train v2 modules that log an INFO line per ray.train.report: the train context's
+# logger is named after its file, the checkpoint upload's ("Checkpoint successfully
+# created at ...") after its module.
+PER_REPORT_LOGGERS = (
+    "ray.train.v2._internal.execution.context",
+    "ray.train.v2._internal.execution.storage",
+)
 
-    Ray Train v2 logs every ray.train.report at INFO through a logger named after its
-    module's file, so the name is looked up rather than spelled out.
-    """
+
+def quiet_worker_logs() -> None:
+    """In a Ray Train worker: drop Ray's INFO lines per report (rank 0 prints the progress)."""
     import logging
     from importlib.util import find_spec
 
-    spec = find_spec("ray.train.v2._internal.execution.context")
-    if spec is not None and spec.origin:
-        logging.getLogger(spec.origin).setLevel(logging.WARNING)
+    for module in PER_REPORT_LOGGERS:
+        spec = find_spec(module)
+        if spec is not None and spec.origin:
+            for name in (module, spec.origin):
+                logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def worker_shard() -> Shard:

@@ -93,3 +93,16 @@ def test_a_poll_interval_the_user_set_is_kept(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv(POLL_INTERVAL_ENV, "3")
     torch_trainer(lambda _: None, {}, StageResources(pool_size=1), str(tmp_path), "run", 1, True)
     assert os.environ[POLL_INTERVAL_ENV] == "3"
+
+
+def test_the_per_report_loggers_a_worker_quiets_are_modules_of_the_installed_ray() -> None:
+    import logging
+    from importlib.util import find_spec
+
+    from ray_jobs._training import PER_REPORT_LOGGERS, quiet_worker_logs
+
+    assert all(find_spec(module) is not None for module in PER_REPORT_LOGGERS)
+    quiet_worker_logs()
+    for module in PER_REPORT_LOGGERS:
+        assert logging.getLogger(module).getEffectiveLevel() == logging.WARNING
+        assert logging.getLogger(find_spec(module).origin).getEffectiveLevel() == logging.WARNING
