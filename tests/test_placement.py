@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from ray.data import ActorPoolStrategy
 
 from dance.config import StageResources
@@ -65,26 +66,20 @@ def test_the_ray_logger_a_local_ray_silences_is_a_module_of_the_installed_ray() 
     assert all(logging.getLogger(n).getEffectiveLevel() == logging.ERROR for n in _STATE_API_LOGGERS)
 
 
-def test_a_trainer_makes_ray_trains_controller_poll_every_quarter_second(
-    tmp_path, monkeypatch
+# Ray Train's controller polls every 0.25 s instead of 2 s (a report waits for a poll), and
+# its print patch, which showed every worker line twice, is off.
+@pytest.mark.parametrize(("name", "value"), [
+    ("RAY_TRAIN_HEALTH_CHECK_INTERVAL_S", "0.25"), ("RAY_TRAIN_ENABLE_PRINT_PATCH", "0"),
+])
+def test_a_trainer_sets_the_ray_train_defaults_the_jobs_need(
+    name: str, value: str, tmp_path, monkeypatch
 ) -> None:
-    from ray_jobs._training import POLL_INTERVAL_ENV, torch_trainer
+    from ray_jobs._training import torch_trainer
 
-    monkeypatch.setenv(POLL_INTERVAL_ENV, "")  # restored after the test
-    monkeypatch.delenv(POLL_INTERVAL_ENV)
+    monkeypatch.setenv(name, "")  # restored after the test
+    monkeypatch.delenv(name)
     torch_trainer(lambda _: None, {}, StageResources(pool_size=1), str(tmp_path), "run", 1, True)
-    assert os.environ[POLL_INTERVAL_ENV] == "0.25"
-
-
-def test_a_trainer_turns_off_ray_trains_print_patch_that_doubled_each_line(
-    tmp_path, monkeypatch
-) -> None:
-    from ray_jobs._training import PRINT_PATCH_ENV, torch_trainer
-
-    monkeypatch.setenv(PRINT_PATCH_ENV, "")  # restored after the test
-    monkeypatch.delenv(PRINT_PATCH_ENV)
-    torch_trainer(lambda _: None, {}, StageResources(pool_size=1), str(tmp_path), "run", 1, True)
-    assert os.environ[PRINT_PATCH_ENV] == "0"
+    assert os.environ[name] == value
 
 
 def test_a_poll_interval_the_user_set_is_kept(tmp_path, monkeypatch) -> None:
