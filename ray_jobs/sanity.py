@@ -143,7 +143,8 @@ def _split(decoded: pa.Table, split: str) -> tuple[np.ndarray, np.ndarray, list[
     return feature_matrix(rows), rows["label"].to_numpy(), rows["video_id"].to_pylist()
 
 
-def _shift_edit(cfg: DanceConfig, model: DanceModel, decoded: pa.Table, log: Log) -> dict | None:
+def _shift_edit(cfg: DanceConfig, model: DanceModel, decoded: pa.Table,
+                test: tuple[np.ndarray, np.ndarray], log: Log) -> dict | None:
     """Edits suggested from validation videos, scored on the shifted and the plain test set."""
     shifted_x, shifted_y, _ = _split(decoded, SHIFTED)
     val_x, val_y, _ = _split(decoded, "val")
@@ -158,7 +159,7 @@ def _shift_edit(cfg: DanceConfig, model: DanceModel, decoded: pa.Table, log: Log
         edited.save_pretrained(out)
     outcome = _edit_outcome(model, edited, shifted_x, shifted_y)
     # What the edit costs where the model already worked: the test split, scored the same way.
-    test_x, test_y, _ = _split(decoded, "test")
+    test_x, test_y = test
     test_outcome = _edit_outcome(model, edited, test_x, test_y) if len(test_y) else None
     line = (f"shift edit: {len(suggestions)} edit(s) suggested from {len(val_y)} validation "
             f"videos; shifted accuracy {outcome.accuracy_before:.3f} -> "
@@ -233,7 +234,7 @@ def run_sanity(cfg: DanceConfig, log: Log = log_to_stderr, force: bool = False) 
     curve = deletion_curve(model, test_x, test_y, cfg.evaluate.deletion_ks,
                            cfg.evaluate.deletion_repeats, cfg.seed)
     report["deletion"] = asdict(curve)
-    report["shift_edit"] = _shift_edit(cfg, model, decoded, log)
+    report["shift_edit"] = _shift_edit(cfg, model, decoded, (test_x, test_y), log)
     report["seconds"] = round(time.perf_counter() - started, 3)
     storage.write_json(report, storage.join(reports_dir(cfg.workdir), SANITY_FILE))
     _log_report(report, log)
