@@ -97,7 +97,8 @@ def find_backbone(cfg: DanceConfig, model: DanceModel, model_dir: str, log: Log)
     fallback = cfg.preprocess.tiny_model_fallback
     # resolve_encoder_models loads a non-directory as a hub id unless the tiny stand-in is on
     stand_in = cfg.dataset.name == "synth" if fallback is None else fallback
-    if os.path.isdir(configured) or (is_hub_id(configured) and not stand_in):
+    present = storage.exists(configured) if storage.is_s3(configured) else os.path.isdir(configured)
+    if present or (is_hub_id(configured) and not stand_in):
         return configured
     looked.append(f"{configured} (backbone.model in the bundle's config; not a directory)")
     raise InputError(

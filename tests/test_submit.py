@@ -30,11 +30,12 @@ CREDENTIALS = (ACCESS_KEY_ID, SECRET_ACCESS_KEY)
 
 
 @pytest.fixture(scope="module")
-def ray_head(s3_endpoint: str) -> Iterator:
+def ray_head(s3_endpoint: str, tmp_path_factory) -> Iterator:
     """A local Ray head (2 CPUs, dashboard, RAY_AUTH_MODE=token) holding S3 credentials."""
     from ray_head import running_ray_head
 
-    node_env = {"AWS_ACCESS_KEY_ID": ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY}
+    node_env = {"AWS_ACCESS_KEY_ID": ACCESS_KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+                "DANCE_CACHE_DIR": str(tmp_path_factory.mktemp("node_cache"))}
     with running_ray_head(num_cpus=2, node_env=node_env) as head:
         yield head
 
@@ -71,7 +72,8 @@ def workdir_objects(endpoint: str, bucket: str) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def s3_config(tmp_path_factory, s3_endpoint: str, tiny_synth: Path,
               tiny_encoders: dict[str, str]) -> tuple[Path, str]:
-    """DANCE-Synth tiny uploaded to a fresh bucket and a config reading and writing there."""
+    """DANCE-Synth tiny and the tiny backbone uploaded to a fresh bucket; a config reading
+    and writing there."""
     from preprocess_helpers import job_config
     from trained_helpers import FAST_TRAIN
 
@@ -82,10 +84,13 @@ def s3_config(tmp_path_factory, s3_endpoint: str, tiny_synth: Path,
         if path.is_file():
             client.put_object(Bucket=bucket, Key=f"synth/{path.relative_to(tiny_synth).as_posix()}",
                               Body=path.read_bytes())
+    for path in sorted(Path(tiny_encoders["backbone"]).iterdir()):
+        client.put_object(Bucket=bucket, Key=f"models/backbone/{path.name}", Body=path.read_bytes())
     tmp = tmp_path_factory.mktemp("submit_s3")
     _, config = job_config(tmp, f"s3://{bucket}/work", f"s3://{bucket}/synth", tiny_encoders,
                            storage={"s3_endpoint": s3_endpoint, "s3_region": "us-east-1"},
                            preprocess={"enable_dual": False},
+                           backbone={"model": f"s3://{bucket}/models/backbone"},
                            discover={"language": {"source": "annotations"}}, train=FAST_TRAIN)
     return config, bucket
 
@@ -134,6 +139,18 @@ def test_submitted_run_reads_its_videos_from_s3(succeeded_run, s3_endpoint) -> N
     manifest = workdir_objects(s3_endpoint, bucket)["work/manifest.parquet"]
     uris = pq.read_table(io.BytesIO(manifest)).column("uri").to_pylist()
     assert uris and all(u.startswith(f"s3://{bucket}/synth/") for u in uris), uris[:3]
+
+
+@pytest.mark.slow
+def test_submitted_run_loads_its_backbone_from_s3(succeeded_run, s3_endpoint,
+                                                  tiny_encoders: dict[str, str]) -> None:
+    from dance.workdir import path_sha256
+
+    bucket = succeeded_run[1]
+    record = json.loads(workdir_objects(s3_endpoint, bucket)["work/stages/preprocess.json"])
+    backbone = record["inputs"]["backbone"]
+    assert backbone["id"] == f"s3://{bucket}/models/backbone"
+    assert backbone["sha256"] == path_sha256(tiny_encoders["backbone"])
 
 
 @pytest.mark.slow

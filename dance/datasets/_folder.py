@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 from dance.datasets._common import (
     VIDEO_EXTENSIONS,
+    DatasetPath,
+    dataset_root,
     files_with_suffix,
     listing,
-    local_root,
     visible_dirs,
 )
 from dance.manifest import Manifest, ManifestError, ManifestRecord, stratified_pick
@@ -41,7 +41,7 @@ def folder_manifest(
             f"extensions must be a list of suffixes like ['.mp4'], got {extensions!r}"
         )
     extensions = tuple(e if e.startswith(".") else f".{e}" for e in extensions)
-    base = local_root(root, "folder dataset", "<class>/<video> or train/<class>/<video> there")
+    base = dataset_root(root, "folder dataset", "<class>/<video> or train/<class>/<video> there")
     present = [name for name in _SPLIT_FOLDERS if (base / name).is_dir()]
     if present and not {"train", "test"} <= set(present):
         raise ManifestError(
@@ -78,7 +78,7 @@ def folder_manifest(
 
 
 def _class_folder_records(
-    folder: Path, split: str, extensions: tuple[str, ...]
+    folder: DatasetPath, split: str, extensions: tuple[str, ...]
 ) -> list[ManifestRecord]:
     """One record per video in ``folder/<class>/``; empty class folders are errors."""
     class_dirs = visible_dirs(folder)

@@ -16,14 +16,14 @@ Assumptions, from the HAA500 v1.1 release and the DANCE paper:
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Literal
 
 from dance.datasets._common import (
     VIDEO_EXTENSIONS,
+    DatasetPath,
+    dataset_root,
     files_with_suffix,
     listing,
-    local_root,
     read_text,
     visible_dirs,
 )
@@ -50,7 +50,7 @@ def haa500_manifest(
             "classes_file selects the HAA-100 classes; pass subset='haa100' with it "
             "(or drop classes_file for the full HAA500)"
         )
-    base = local_root(root, "HAA500", _EXPECTED)
+    base = dataset_root(root, "HAA500", _EXPECTED)
     clips = _scan(base)
     if not clips:
         raise ManifestError(f"HAA500: no clips under {str(base)!r}; expected {_EXPECTED}")
@@ -82,9 +82,9 @@ def haa500_manifest(
     return Manifest.from_records(records, class_names=classes)
 
 
-def _scan(base: Path) -> dict[str, list[tuple[str, Path]]]:
+def _scan(base: DatasetPath) -> dict[str, list[tuple[str, DatasetPath]]]:
     """Class name -> [(index digits, path)] from either layout."""
-    clips: dict[str, list[tuple[str, Path]]] = {}
+    clips: dict[str, list[tuple[str, DatasetPath]]] = {}
     unparsed: list[str] = []
     flat = base / "video"
     if flat.is_dir():

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 from dance.datasets._common import (
+    DatasetPath,
+    dataset_root,
     files_with_suffix,
     listing,
-    local_root,
     read_text,
     visible_dirs,
 )
@@ -40,7 +40,7 @@ def kth_manifest(
 ) -> Manifest:
     """KTH (all six actions, or ``actions``) with the person split; files or subsequences."""
     selected = _selected_actions(actions)
-    base = local_root(root, "KTH", _EXPECTED)
+    base = dataset_root(root, "KTH", _EXPECTED)
     files = files_with_suffix(base, (".avi",))
     for folder in visible_dirs(base):
         files.extend(files_with_suffix(folder, (".avi",)))
@@ -109,7 +109,7 @@ def _selected_actions(actions: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(actions))
 
 
-def _read_sequences(base: Path) -> dict[str, list[tuple[int, int]]]:
+def _read_sequences(base: DatasetPath) -> dict[str, list[tuple[int, int]]]:
     """'personNN_action_dN' -> [(start, end)] 0-based half-open, from 00sequences.txt."""
     path = base / "00sequences.txt"
     sequences: dict[str, list[tuple[int, int]]] = {}

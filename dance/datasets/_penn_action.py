@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from dance.datasets._common import listing, local_root, missing_videos_error
+from dance.datasets._common import dataset_root, listing, missing_videos_error
 from dance.manifest import Manifest, ManifestError, ManifestRecord
 
 PENN_ACTION_CLASSES = (
@@ -46,7 +46,7 @@ _EXPECTED = "labels/NNNN.mat and videos/NNNN.mp4 or frames/NNNN/*.jpg there"
 
 def penn_action_manifest(root: str) -> Manifest:
     """Penn Action with its official train/test flag (label field 'train': 1 / -1)."""
-    base = local_root(root, "Penn Action", _EXPECTED)
+    base = dataset_root(root, "Penn Action", _EXPECTED, s3=False)
     labels_dir = base / "labels"
     if not labels_dir.is_dir():
         raise ManifestError(

@@ -12,10 +12,18 @@ match is reported in one log warning.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
-from dance.datasets._common import listing, local_root, log, missing_videos_error, read_text
+from dance.datasets._common import (
+    DatasetPath,
+    dataset_root,
+    listing,
+    log,
+    missing_videos_error,
+    read_text,
+    visible_dirs,
+    visible_files,
+)
 from dance.manifest import Manifest, ManifestError, ManifestRecord
 
 _EXPECTED = (
@@ -28,7 +36,7 @@ def ucf101_manifest(root: str, split: int = 1) -> Manifest:
     """UCF-101 official split 1, 2 or 3: trainlist -> train, testlist -> test, 101 classes."""
     if split not in (1, 2, 3) or isinstance(split, bool):
         raise ManifestError(f"UCF-101 split must be 1, 2 or 3 (the official splits), got {split!r}")
-    base = local_root(root, "UCF-101", _EXPECTED)
+    base = dataset_root(root, "UCF-101", _EXPECTED)
     lists_dir = base / "ucfTrainTestlist"
     if not (lists_dir / "classInd.txt").is_file():
         lists_dir = base
@@ -83,7 +91,7 @@ def ucf101_manifest(root: str, split: int = 1) -> Manifest:
     return Manifest.from_records(records, class_names=class_names)
 
 
-def _read_class_ind(path: Path) -> list[str]:
+def _read_class_ind(path: DatasetPath) -> list[str]:
     """Class names in label order from classInd.txt lines 'N Name' (N = 1..C)."""
     names: list[str] = []
     for number, line in enumerate(read_text(str(path), "UCF-101 classInd.txt").split("\n"), 1):
@@ -104,7 +112,7 @@ def _read_class_ind(path: Path) -> list[str]:
 
 
 def _read_split_list(
-    path: Path, class_names: list[str], canonical: dict[str, str], case_matches: set[str]
+    path: DatasetPath, class_names: list[str], canonical: dict[str, str], case_matches: set[str]
 ) -> list[tuple[str, str]]:
     """(relative path, class name) per line of a train/test list, labels checked."""
     if not path.is_file():
@@ -150,15 +158,10 @@ def _read_split_list(
     return entries
 
 
-def _index_videos(video_dir: Path) -> dict[tuple[str, str], Path]:
-    """(class folder, file name), lower-cased, -> the file on disk; one scan of the tree."""
-    index: dict[tuple[str, str], Path] = {}
-    with os.scandir(video_dir) as folders:
-        for folder in folders:
-            if not folder.is_dir() or folder.name.startswith("."):
-                continue
-            with os.scandir(folder.path) as files:
-                for entry in files:
-                    if entry.is_file():
-                        index[(folder.name.lower(), entry.name.lower())] = Path(entry.path)
-    return index
+def _index_videos(video_dir: DatasetPath) -> dict[tuple[str, str], DatasetPath]:
+    """(class folder, file name), lower-cased, -> the file; one scan of the tree."""
+    return {
+        (folder.name.lower(), entry.name.lower()): entry
+        for folder in visible_dirs(video_dir)
+        for entry in visible_files(folder)
+    }

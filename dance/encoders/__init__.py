@@ -20,6 +20,7 @@ from dance.encoders._loading import (
     ModelLoadError,
     ModelSource,
     load_pretrained,
+    local_model_path,
     read_json_file,
     resolve_model_source,
 )
@@ -81,6 +82,7 @@ __all__ = [
     "dual_frame_indices",
     "frames_to_pixels",
     "load_pretrained",
+    "local_model_path",
     "pixel_spec_from_config",
     "pooled_features",
     "read_json_file",

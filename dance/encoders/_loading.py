@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from dance import storage
 from dance.errors import DanceError
 
 T = TypeVar("T")
@@ -17,6 +18,8 @@ T = TypeVar("T")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(/[A-Za-z0-9][A-Za-z0-9_.-]*)?$")
 _EXPECTED = "config.json and model.safetensors (or model.safetensors.index.json + shards)"
 PREPROCESSOR_FILES = ("preprocessor_config.json", "video_preprocessor_config.json")
+# Weights in pickle-based formats: never loaded, so never copied from S3 either.
+PICKLED_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
 class ModelLoadError(DanceError, OSError):
@@ -36,32 +39,33 @@ def _has_safetensors(directory: Path) -> bool:
     return any(directory.glob("*.safetensors")) or any(directory.glob("*.safetensors.index.json"))
 
 
+def local_model_path(name_or_path: str) -> str:
+    """An s3:// model directory's local copy (safetensors and JSON, no pickles); others as given."""
+    if not storage.is_s3(name_or_path):
+        return name_or_path
+    try:
+        return storage.local_copy(name_or_path, exclude_suffixes=PICKLED_WEIGHT_SUFFIXES)
+    except storage.StorageError as error:
+        raise ModelLoadError(
+            f"could not copy the model {name_or_path!r} from S3: {error}. Pass the s3:// "
+            f"prefix a save_pretrained directory was uploaded to (holding {_EXPECTED})"
+        ) from error
+
+
 def resolve_model_source(name_or_path: str) -> ModelSource:
-    """Check a local model directory, or accept a hub id; raise ModelLoadError otherwise."""
+    """Check a local (or s3://, copied) model directory, or accept a hub id; else ModelLoadError."""
     if not isinstance(name_or_path, str) or not name_or_path.strip():
         raise ModelLoadError(
             f"model name_or_path must be a non-empty string, got {name_or_path!r}; pass a hub "
             "id such as 'MCG-NJU/videomae-base' or a directory written by save_pretrained"
         )
+    if storage.is_s3(name_or_path):
+        copied = local_model_path(name_or_path)
+        _check_model_directory(Path(copied), shown=name_or_path)
+        return ModelSource(location=copied, is_local=True)
     path = Path(name_or_path).expanduser()
     if path.exists():
-        if not path.is_dir():
-            raise ModelLoadError(
-                f"model path {str(path)!r} is a file, not a model directory; pass the directory "
-                f"written by save_pretrained, holding {_EXPECTED}"
-            )
-        missing = []
-        if not (path / "config.json").is_file():
-            missing.append("config.json")
-        if not _has_safetensors(path):
-            missing.append("*.safetensors weights")
-        if missing:
-            present = sorted(p.name for p in path.iterdir())[:10]
-            raise ModelLoadError(
-                f"{str(path)!r} is not a model directory: missing {', '.join(missing)} "
-                f"(found {present}); expected {_EXPECTED}, as written by save_pretrained "
-                "(weights saved as .bin are refused: they would be unpickled)"
-            )
+        _check_model_directory(path, shown=str(path))
         return ModelSource(location=str(path), is_local=True)
     if not _HUB_ID.match(name_or_path):
         raise ModelLoadError(
@@ -69,6 +73,27 @@ def resolve_model_source(name_or_path: str) -> ModelSource:
             f"holding {_EXPECTED}, or a hub id such as 'owner/name'"
         )
     return ModelSource(location=name_or_path, is_local=False)
+
+
+def _check_model_directory(path: Path, shown: str) -> None:
+    """ModelLoadError naming `shown` unless `path` is a directory with a config and safetensors."""
+    if not path.is_dir():
+        raise ModelLoadError(
+            f"model path {shown!r} is a file, not a model directory; pass the directory "
+            f"written by save_pretrained, holding {_EXPECTED}"
+        )
+    missing = []
+    if not (path / "config.json").is_file():
+        missing.append("config.json")
+    if not _has_safetensors(path):
+        missing.append("*.safetensors weights")
+    if missing:
+        present = sorted(p.name for p in path.iterdir())[:10]
+        raise ModelLoadError(
+            f"{shown!r} is not a model directory: missing {', '.join(missing)} "
+            f"(found {present}); expected {_EXPECTED}, as written by save_pretrained "
+            "(weights saved as .bin are refused: they would be unpickled)"
+        )
 
 
 def load_pretrained(

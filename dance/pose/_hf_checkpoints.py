@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from dance.encoders import local_model_path
+
 # Defaults of the transformers image processors, used when a checkpoint ships no
 # preprocessor_config.json: RT-DETR resizes to 640x640 and rescales without
 # normalising; ViTPose normalises with the ImageNet statistics.
@@ -38,6 +40,7 @@ _PREPROCESSOR_FILE = "preprocessor_config.json"
 def processor_settings(name: str, defaults: dict[str, Any]) -> dict[str, Any]:
     """The checkpoint's image-processor settings over `defaults` (local folder or hub id)."""
     settings: dict[str, Any] = {}
+    name = local_model_path(name)  # an s3:// checkpoint: its local copy
     local = Path(name)
     if local.is_dir():
         path = local / _PREPROCESSOR_FILE
@@ -66,14 +69,15 @@ def scaling(settings: dict[str, Any]) -> tuple[float, np.ndarray, np.ndarray]:
 
 def load_checkpoint(model_class: Any, name: str, field: str, device: torch.device) -> Any:
     """from_pretrained (safetensors only) in eval mode on `device`, with a clear error."""
-    local = Path(name).expanduser()
-    if (local.is_absolute() or name.startswith(".")) and not local.is_dir():
+    source = local_model_path(name)  # an s3:// checkpoint: its local copy
+    local = Path(source).expanduser()
+    if (local.is_absolute() or source.startswith(".")) and not local.is_dir():
         raise FileNotFoundError(
             f"no checkpoint folder at {name!r} (config pose.{field}); give a local "
             "save_pretrained folder holding config.json and model.safetensors, or a hub id"
         )
     try:
-        model = model_class.from_pretrained(name, use_safetensors=True)
+        model = model_class.from_pretrained(source, use_safetensors=True)
     except (OSError, ValueError) as exc:
         raise OSError(
             f"could not load {model_class.__name__} from {name!r} (config pose.{field}): {exc}; "

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from dance import storage
 from dance.config import DanceConfig
+from dance.encoders import local_model_path
 from dance.progress import Log
 
 
@@ -41,7 +42,7 @@ def model_input_side(name_or_path: str, fallback: int) -> int:
     Reads preprocessor_config.json (size, else crop_size), else config.json's image_size
     (or vision_config.image_size); `fallback` for hub ids and directories without either.
     """
-    folder = Path(name_or_path)
+    folder = Path(local_model_path(name_or_path) if _is_directory(name_or_path) else name_or_path)
     if not folder.is_dir():
         return fallback
     processor = folder / "preprocessor_config.json"
@@ -67,6 +68,13 @@ def tiny_models_dir(cfg: DanceConfig) -> Path:
     return Path(cfg.workdir) / "models"
 
 
+def _is_directory(name_or_path: str) -> bool:
+    """True for a local directory or an s3:// prefix that holds objects (else: a hub id)."""
+    if storage.is_s3(name_or_path):
+        return storage.exists(name_or_path)
+    return os.path.isdir(name_or_path)
+
+
 def _fallback_on(cfg: DanceConfig) -> bool:
     """Tiny stand-ins allowed: preprocess.tiny_model_fallback, else only on DANCE-Synth."""
     setting = cfg.preprocess.tiny_model_fallback
@@ -85,12 +93,12 @@ def resolve_encoder_models(cfg: DanceConfig, log: Log) -> EncoderModels:
     backbone = dual = None
     if cfg.preprocess.enable_backbone:
         backbone = cfg.backbone.model
-        if not os.path.isdir(backbone) and _fallback_on(cfg):
+        if not _is_directory(backbone) and _fallback_on(cfg):
             target = tiny_models_dir(cfg) / "tiny_videomae"
             if not (target / "config.json").is_file():
                 build_tiny_videomae(str(target), num_frames=cfg.backbone.num_frames)
             log(
-                f"WARNING: backbone model {backbone!r} is not a local directory; using a tiny "
+                f"WARNING: backbone model {backbone!r} is not a local directory or s3:// prefix; using a tiny "
                 f"RANDOM VideoMAE at {target} (features carry no meaning). Run "
                 "`dance finetune-backbone --config <your config>` first for real features, or "
                 "set preprocess.tiny_model_fallback=false to load a hub id."
@@ -98,7 +106,7 @@ def resolve_encoder_models(cfg: DanceConfig, log: Log) -> EncoderModels:
             backbone = str(target)
     if cfg.preprocess.enable_dual:
         dual = cfg.dual_encoder.model
-        if not os.path.isdir(dual) and _fallback_on(cfg):
+        if not _is_directory(dual) and _fallback_on(cfg):
             if cfg.dual_encoder.kind != "xclip":
                 from dance.encoders import build_tiny_clip
 
@@ -110,7 +118,7 @@ def resolve_encoder_models(cfg: DanceConfig, log: Log) -> EncoderModels:
             if not (target / "config.json").is_file():
                 builder(str(target))
             log(
-                f"WARNING: dual encoder {dual!r} is not a local directory (no model hub offline); "
+                f"WARNING: dual encoder {dual!r} is not a local directory or s3:// prefix (no model hub offline); "
                 f"using a tiny RANDOM {cfg.dual_encoder.kind} at {target} (embeddings carry no "
                 "meaning). Point dual_encoder.model at a downloaded checkpoint for real ones."
             )

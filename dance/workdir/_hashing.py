@@ -8,6 +8,9 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from dance import storage
+from dance.encoders import local_model_path
+
 _CHUNK = 1 << 20
 
 
@@ -21,11 +24,15 @@ def _file_digest(path: str) -> str:
 
 
 def path_sha256(path: str) -> str | None:
-    """sha256 of a local file, or of a directory's files (relative names and contents).
+    """sha256 of a file, or of a directory's files (relative names and contents).
 
-    None for anything that is not a local file or directory (a hub id, an s3:// URI):
-    such a model is identified by its name alone.
+    An s3:// URI is hashed as the local copy a model loader reads (pickled weights left
+    out). None for a hub id or a missing path: such a model is identified by its name alone.
     """
+    if storage.is_s3(path):
+        if not storage.exists(path):
+            return None
+        path = local_model_path(path)
     if os.path.isfile(path):
         return _file_digest(path)
     if not os.path.isdir(path):
