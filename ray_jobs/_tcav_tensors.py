@@ -21,7 +21,7 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 from dance import storage
-from dance.config import DanceConfig
+from dance.config import DanceConfig, StorageConfig
 from dance.manifest import Manifest
 from dance.preprocess import DecodePlan, decode_video, unpack
 from dance.progress import Log
@@ -88,9 +88,15 @@ def class_examples(
     return clips, failed
 
 
-def _decode_clip(video_id: str, uri: str, plan: DecodePlan) -> tuple[np.ndarray | None, str]:
+def _decode_clip(
+    video_id: str, uri: str, plan: DecodePlan, storage_config: StorageConfig
+) -> tuple[np.ndarray | None, str]:
     """(the backbone's frames, "") of one video, or (None, why it cannot be used)."""
-    decoded = decode_video(video_id, uri, plan)
+    storage.configure(storage_config)  # a Ray worker: the job's S3 settings, as decode actors
+    try:
+        decoded = decode_video(video_id, uri, plan)
+    except Exception as exc:  # noqa: BLE001 - an unexpected decoder error fails this video only
+        return None, f"unreadable: {type(exc).__name__}: {exc}"
     if decoded["status"] != "ok" or decoded.get("backbone_frames") is None:
         return None, decoded.get("error") or "unreadable: no frames"
     return unpack(decoded["backbone_frames"], decoded["backbone_shape"], np.uint8), ""
@@ -106,7 +112,10 @@ def _decoded_clips(
     # Not on the driver one by one: at examples_per_class 20, UCF-101 is 2,020 videos.
     task = ray.remote(_decode_clip).options(**task_options(cfg.preprocess.decode))
     plan_ref = ray.put(plan)
-    futures = {row["video_id"]: task.remote(row["video_id"], row["uri"], plan_ref) for row in rows}
+    futures = {
+        row["video_id"]: task.remote(row["video_id"], row["uri"], plan_ref, cfg.storage)
+        for row in rows
+    }
     return dict(zip(futures, ray.get(list(futures.values())), strict=True))
 
 

@@ -181,3 +181,15 @@ def test_a_head_without_the_datasets_classes_is_refused_naming_both(tcav_run, tm
     other = _workdir_naming(cfg, tmp_path, _classifier(tmp_path / "kinetics", ["archery", "yoga"]))
     with pytest.raises(InputError, match="its classes: archery, yoga"):
         run_tcav(other, log=quiet, force=True)
+
+
+def test_an_unexpected_decoder_crash_fails_that_example_video_only(monkeypatch):
+    from dance.config import StorageConfig
+    from ray_jobs import _tcav_tensors
+
+    def crash(*args):
+        raise MemoryError("decoder ran out of memory")
+
+    monkeypatch.setattr(_tcav_tensors, "decode_video", crash)
+    clip, reason = _tcav_tensors._decode_clip("v1", "/videos/v1.mp4", None, StorageConfig())
+    assert clip is None and reason == "unreadable: MemoryError: decoder ran out of memory"
