@@ -98,3 +98,14 @@ def test_an_empty_s3_root_says_what_was_expected(s3_bucket: str) -> None:
 def test_penn_action_on_s3_is_refused_naming_the_way_around(s3_bucket: str) -> None:
     with pytest.raises(ManifestError, match="Mount the bucket, or build a table manifest"):
         penn_action_manifest(f"{s3_bucket}/penn")
+
+
+def test_a_dataset_config_with_an_s3_root_builds_its_manifest(s3_bucket: str, tmp_path: Path) -> None:
+    from dance.config import DatasetConfig
+    from dance.datasets import build_manifest
+
+    kth_layout(tmp_path)
+    upload(tmp_path, f"{s3_bucket}/kth")
+    manifest = build_manifest(DatasetConfig(name="kth", root=f"{s3_bucket}/kth", val_fraction=0))
+    assert len(manifest) == 4
+    assert all(uri.startswith(f"{s3_bucket}/kth/") for uri in manifest.table["uri"].to_pylist())
