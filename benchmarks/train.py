@@ -96,6 +96,7 @@ class Data:
 
     video_ids: list[str]
     is_val: np.ndarray
+    labels: np.ndarray  # (N,) int64 class of each video
     features: np.ndarray
     motion: np.ndarray
     known: np.ndarray
@@ -137,6 +138,7 @@ def make_data(spec: DataSpec) -> Data:
     return Data(
         video_ids=[f"video_{i:05d}" for i in range(spec.rows)],
         is_val=is_val,
+        labels=y.astype(np.int64),
         features=features,
         motion=motion,
         known=known,

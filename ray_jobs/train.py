@@ -108,6 +108,7 @@ def _shard_table(rank: int, world_size: int, batch_rows: int) -> pa.Table:
 def train_worker(loop_config: dict) -> None:
     """Ray Train worker: take its rows, resume from the latest checkpoint, fit, report."""
     import ray.train
+    import ray.train.torch
 
     quiet_worker_logs()
     cfg = DanceConfig.model_validate(loop_config["dance"])
@@ -144,6 +145,8 @@ def train_worker(loop_config: dict) -> None:
         collective=local_or_distributed(),
         progress=progress,
         on_checkpoint=on_checkpoint,
+        # The worker's GPU when train.resources gives it one: NCCL all-reduces CUDA tensors.
+        device=ray.train.torch.get_device(),
     )
 
 

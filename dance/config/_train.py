@@ -107,8 +107,9 @@ class TrainConfig(Section):
     resources: StageResources = Field(
         StageResources(pool_size=1, num_cpus=1.0, num_gpus=0.0, batch_size=1024),
         description="the train job's Ray Train workers: pool_size workers with "
-        "num_cpus/num_gpus each (torch uses num_cpus threads); batch_size = rows per "
-        "block read from the joined Ray Dataset (no effect on results)",
+        "num_cpus/num_gpus each (torch uses num_cpus threads; with num_gpus > 0 each worker "
+        "fits on its GPU, NCCL between workers); batch_size = rows per block read from the "
+        "joined Ray Dataset (no effect on results)",
     )
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -88,6 +88,10 @@ class SolverResult:
     def nonzeros(self) -> int:
         """Non-zero weights in W."""
         return sum(self.nonzeros_per_class)
+
+    def to(self, device: torch.device | str) -> SolverResult:
+        """The same result with W and b on `device`."""
+        return replace(self, W=self.W.to(device), b=self.b.to(device))
 
     def to_json(self) -> dict:
         """Everything but W and b, as JSON-ready values (W and b belong in a tensor file)."""
@@ -195,7 +199,8 @@ def _as_float64(*tensors: torch.Tensor) -> list[torch.Tensor]:
 
 
 def _global_rows(y: torch.Tensor, collective: Collective) -> float:
-    return float(collective.sum(torch.tensor([float(y.shape[0])], dtype=torch.float64)))
+    count = torch.tensor([float(y.shape[0])], dtype=torch.float64, device=y.device)
+    return float(collective.sum(count))
 
 
 def objective(

@@ -150,20 +150,24 @@ def fit_proximal(
     targets = class_major_targets(y, num_classes, torch.float64)
     concepts = X.shape[1]
     W = (
-        torch.zeros(num_classes, concepts, dtype=torch.float64)
+        torch.zeros(num_classes, concepts, dtype=torch.float64, device=X.device)
         if W0 is None
-        else W0.to(torch.float64).clone()
+        else W0.to(X.device, torch.float64).clone()
     )
     b = (
-        torch.zeros(num_classes, dtype=torch.float64)
+        torch.zeros(num_classes, dtype=torch.float64, device=X.device)
         if b0 is None
-        else b0.to(torch.float64).clone()
+        else b0.to(X.device, torch.float64).clone()
     )
     if W.shape != (num_classes, concepts) or b.shape != (num_classes,):
         raise ValueError(f"W0 and b0 must be ({num_classes}, {concepts}) and ({num_classes},)")
 
     sums = collective.sum(
-        torch.tensor([float(X.shape[0]), float(X.pow(2).sum()) + X.shape[0]], dtype=torch.float64)
+        torch.tensor(
+            [float(X.shape[0]), float(X.pow(2).sum()) + X.shape[0]],
+            dtype=torch.float64,
+            device=X.device,
+        )
     )
     rows = float(sums[0])
     if rows == 0:

@@ -162,8 +162,8 @@ def _layer_settings(cfg: TrainConfig, kind: str, seed: int) -> LayerSettings:
                          eval_every=cfg.eval_every, seed=seed + offset, per=per)
 
 
-def _tensor(array: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+def _tensor(array: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32)).to(device)
 
 
 def _fit_type(
@@ -176,8 +176,9 @@ def _fit_type(
     collective: Collective,
     progress: TrainProgress,
     on_checkpoint: Checkpoint,
+    device: torch.device | str,
 ) -> TypeResult:
-    """Fit one type's concept layer (with its cuts for object and scene)."""
+    """Fit one type's concept layer (with its cuts for object and scene) on `device`."""
     settings = _layer_settings(cfg, kind, seed)
     resume = progress.layer if progress.current == kind else None
 
@@ -187,22 +188,25 @@ def _fit_type(
 
     if kind == "motion" and cfg.motion_concepts == "clusters":
         def data(rows: TrainingArrays) -> MotionData:
-            return MotionData(_tensor(rows.features), _tensor(rows.motion),
-                              torch.from_numpy(rows.motion_known))
+            return MotionData(_tensor(rows.features, device), _tensor(rows.motion, device),
+                              torch.from_numpy(rows.motion_known).to(device))
         state = fit_motion_layer(data(train), data(val), settings, collective, resume, on_eval)
-        return TypeResult(weight=state.best_weight, names=names, history=_history(state))
+        return TypeResult(weight=state.best_weight.cpu(), names=names, history=_history(state))
 
     column = TYPE_COLUMNS[kind]
     train = train.rows(train.language_known)
     val = val.rows(val.language_known)
     cut = clip_cut(
-        _tensor(getattr(train, column)), names, cfg.clip_cut, cfg.clip_cut_top_k, collective
+        _tensor(getattr(train, column), device), names, cfg.clip_cut, cfg.clip_cut_top_k,
+        collective,
     )
     dropped = list(cut.to_json()["dropped"])
     kept = list(cut.kept)
 
     def language(rows: TrainingArrays) -> LanguageData:
-        return LanguageData(_tensor(rows.features), _tensor(getattr(rows, column)[:, kept]))
+        return LanguageData(
+            _tensor(rows.features, device), _tensor(getattr(rows, column)[:, kept], device)
+        )
 
     if not kept:
         return TypeResult(weight=torch.zeros(0, train.features.shape[1]), names=[], dropped=dropped)
@@ -212,17 +216,21 @@ def _fit_type(
     second = interpretability_cut(similarity, kept_names, cfg.interpretability_cut)
     dropped += list(second.to_json()["dropped"])
     return TypeResult(
-        weight=state.best_weight[list(second.kept)].clone(),
+        weight=state.best_weight[list(second.kept)].cpu(),
         names=list(second.kept_names),
         dropped=dropped,
         history=_history(state),
     )
 
 
-def concept_activations(features: np.ndarray, progress: TrainProgress) -> torch.Tensor:
-    """(N, K) raw activations of the fitted layers, types in their fitted order."""
-    x = _tensor(features)
-    parts = [x @ result.weight.T for result in progress.types.values() if len(result.names)]
+def concept_activations(
+    features: np.ndarray, progress: TrainProgress, device: torch.device | str = "cpu"
+) -> torch.Tensor:
+    """(N, K) raw activations of the fitted layers, types in their fitted order, on `device`."""
+    x = _tensor(features, device)
+    parts = [
+        x @ result.weight.to(x.device).T for result in progress.types.values() if len(result.names)
+    ]
     return torch.cat(parts, dim=1) if parts else x[:, :0]
 
 
@@ -235,8 +243,12 @@ def fit_model(
     collective: Collective | None = None,
     progress: TrainProgress | None = None,
     on_checkpoint: Checkpoint | None = None,
+    device: torch.device | str = "cpu",
 ) -> TrainProgress:
-    """Train on this worker's rows (all splits); returns the finished progress (see module)."""
+    """Train on this worker's rows (all splits) on `device`; returns the finished progress.
+
+    The tensors `progress` keeps (and checkpoints) are on the CPU whatever `device` is.
+    """
     collective = collective or Collective()
     progress = progress or TrainProgress()
     on_checkpoint = on_checkpoint or (lambda _: None)
@@ -247,25 +259,25 @@ def fit_model(
             if kind in progress.types:
                 continue
             result = _fit_type(kind, train, val, names[TYPE_COLUMNS[kind]], cfg, seed,
-                               collective, progress, on_checkpoint)
+                               collective, progress, on_checkpoint, device)
             if not result.names:
                 _empty_type(kind, result, cfg)
             progress.types[kind] = result
             progress.current, progress.layer = None, None
             on_checkpoint(progress)
-        activations = concept_activations(train.features, progress)
+        activations = concept_activations(train.features, progress, device)
     else:
-        activations = _tensor(train.features)
+        activations = _tensor(train.features, device)
     if activations.shape[1] == 0:
         raise EmptyConceptTypeError(
             "no concept is left after the cuts in any type; lower train.clip_cut / "
             "train.interpretability_cut or check the concept labels (concepts/labels.parquet)"
         )
     if progress.standardizer is None:
-        progress.standardizer = Standardizer.fit(activations, collective)
+        progress.standardizer = Standardizer.fit(activations, collective).to("cpu")
     if progress.final is None:
-        x = progress.standardizer.apply(activations).double()
-        y = torch.from_numpy(train.labels)
+        x = progress.standardizer.to(activations.device).apply(activations).double()
+        y = torch.from_numpy(train.labels).to(activations.device)
         net = ElasticNet(lam=cfg.lam, alpha=cfg.alpha)
         slices = type_slices(progress, activations.shape[1], cfg.variant)
         if cfg.solver == "saga":
@@ -274,8 +286,8 @@ def fit_model(
                     "train.solver=saga runs in one process, as GLM-SAGA; set "
                     "train.resources.pool_size=1, or use train.solver=proximal"
                 )
-            progress.final = fit_saga(
-                x, y, net, num_classes=num_classes, step=cfg.saga_step, batch=cfg.saga_batch,
+            progress.final = fit_saga(  # GLM-SAGA's minibatch loop: on the CPU
+                x.cpu(), y.cpu(), net, num_classes=num_classes, step=cfg.saga_step, batch=cfg.saga_batch,
                 tol=cfg.saga_tol, max_epochs=cfg.saga_max_epochs, seed=seed,
                 dtype=torch.float64, type_slices=slices,
             )
@@ -283,7 +295,7 @@ def fit_model(
             progress.final = fit_proximal(
                 x, y, num_classes, net, collective=collective, tol=cfg.proximal_tol,
                 max_iter=cfg.proximal_max_iter, type_slices=slices,
-            )
+            ).to("cpu")
         on_checkpoint(progress)
     return progress
 

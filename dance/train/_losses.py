@@ -142,7 +142,9 @@ def _safe_cosine(
 def centre_columns(values: torch.Tensor, collective: Collective = _ONE_PROCESS) -> torch.Tensor:
     """`values` minus their column means over all workers' rows (not differentiable)."""
     with torch.no_grad():
-        rows = collective.sum(torch.tensor(float(values.shape[0]), dtype=torch.float64))
+        rows = collective.sum(
+            torch.tensor(float(values.shape[0]), dtype=torch.float64, device=values.device)
+        )
         total = collective.sum(values.to(torch.float64).sum(dim=0))
         return values - (total / rows).to(values.dtype)
 

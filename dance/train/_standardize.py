@@ -71,6 +71,10 @@ class Standardizer:
             )
         return cls(mean=mean.to(activations.dtype), std=std.to(activations.dtype))
 
+    def to(self, device: torch.device | str) -> Standardizer:
+        """The same standardizer with its tensors on `device`."""
+        return Standardizer(mean=self.mean.to(device), std=self.std.to(device))
+
     def apply(self, activations: torch.Tensor) -> torch.Tensor:
         """(activations - mean) / std, column by column."""
         if activations.shape[-1] != self.mean.shape[0]:
