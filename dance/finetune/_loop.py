@@ -67,10 +67,20 @@ def unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def all_reduce_sum(values: torch.Tensor) -> torch.Tensor:
-    """Sum a tensor over workers when torch.distributed runs; itself otherwise."""
+    """Sum a tensor over workers, in place, when torch.distributed runs; itself otherwise.
+
+    NCCL (Ray Train's backend for GPU workers) reduces CUDA tensors only: a CPU tensor
+    travels through this worker's GPU and back.
+    """
     import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized():
+    if not (dist.is_available() and dist.is_initialized()):
+        return values
+    if values.device.type == "cpu" and dist.get_backend() == "nccl":
+        on_device = values.to(torch.device("cuda", torch.cuda.current_device()))
+        dist.all_reduce(on_device)
+        values.copy_(on_device)
+    else:
         dist.all_reduce(values)
     return values
 
