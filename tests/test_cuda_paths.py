@@ -201,3 +201,33 @@ def test_a_finetune_epoch_runs_on_cuda_in_an_nccl_group(nccl_group) -> None:
                                      clip_spec_for(config, BackboneConfig(num_frames=4)),
                                      config, epoch=0, steps=2)
     assert np.isfinite(loss) and 0.0 <= accuracy <= 1.0
+
+
+def test_a_dual_encoder_training_epoch_runs_on_cuda_in_an_nccl_group(nccl_group) -> None:
+    from dance.config import BackboneConfig, DualEncoderConfig, DualTrainingConfig
+    from dance.dual import (
+        CaptionedClips,
+        VideoTextModel,
+        build_clip,
+        dual_clip_spec,
+        load_text_tokenizer,
+        train_one_epoch,
+        vocabulary_words,
+    )
+    from dance.finetune import make_optimizer
+
+    config = DualTrainingConfig(
+        image_size=16, tiny_patch_size=4, tiny_vision_widths=[8, 16], tiny_vision_depths=[1, 1],
+        tiny_hidden_size=32, tiny_heads=2, tiny_intermediate_size=64, tiny_text_layers=1,
+        tiny_projection_dim=16, frames_per_step=2, warmup_epochs=0,
+        workers={"pool_size": 1, "num_cpus": 1, "batch_size": 4},
+    )
+    captions = [["a red scene"], ["a blue scene"]] * 4
+    tokenizer = load_text_tokenizer(config, vocabulary_words([c[0] for c in captions]))
+    model = VideoTextModel(build_clip(config, tokenizer)).to("cuda")
+    data = CaptionedClips([f"v{i}" for i in range(8)],
+                          torch.randint(0, 256, (8, 4, 16, 16, 3), dtype=torch.uint8), captions)
+    spec = dual_clip_spec(config, BackboneConfig(num_frames=8), DualEncoderConfig(num_frames=4))
+    loss, accuracy = train_one_epoch(model, make_optimizer(model, config), tokenizer, data, spec,
+                                     config, epoch=0, steps=2)
+    assert np.isfinite(loss) and 0.0 <= accuracy <= 1.0
