@@ -1,6 +1,7 @@
 """The train stage's whole fit on a CUDA GPU against the CPU, side by side on one machine.
 
-    python benchmarks/train_gpu.py [--rows 9537] [--steps N] [--out benchmarks/results/train_gpu.json]
+    python benchmarks/train_gpu.py [--rows 9537] [--steps N] [--runs cpu,cuda,cuda_nccl]
+        [--out benchmarks/results/train_gpu.json]
 
 The problem is benchmarks/train.py's synthetic UCF-101-sized one (`make_data`): 9,537
 videos in 101 classes (10 % validation), 768 features, 100 motion concepts and 900

@@ -84,10 +84,11 @@ def test_a_root_on_s3_gives_the_manifest_of_the_same_layout_on_disk(
     layout, adapter = ADAPTERS[name]
     layout(tmp_path)
     upload(tmp_path, f"{s3_bucket}/datasets/{name}")
-    on_s3 = adapter(f"{s3_bucket}/datasets/{name}")
-    assert all(uri.startswith(f"{s3_bucket}/datasets/{name}/") for uri in on_s3.table["uri"].to_pylist())
-    assert rows(on_s3, f"{s3_bucket}/datasets/{name}") == rows(adapter(str(tmp_path)), str(tmp_path))
-    assert on_s3.class_names == adapter(str(tmp_path)).class_names
+    root = f"{s3_bucket}/datasets/{name}"
+    on_s3, on_disk = adapter(root), adapter(str(tmp_path))
+    assert all(uri.startswith(f"{root}/") for uri in on_s3.table["uri"].to_pylist())
+    assert rows(on_s3, root) == rows(on_disk, str(tmp_path))
+    assert on_s3.class_names == on_disk.class_names
 
 
 def test_an_empty_s3_root_says_what_was_expected(s3_bucket: str) -> None:
@@ -100,7 +101,9 @@ def test_penn_action_on_s3_is_refused_naming_the_way_around(s3_bucket: str) -> N
         penn_action_manifest(f"{s3_bucket}/penn")
 
 
-def test_a_dataset_config_with_an_s3_root_builds_its_manifest(s3_bucket: str, tmp_path: Path) -> None:
+def test_a_dataset_config_with_an_s3_root_builds_its_manifest(
+    s3_bucket: str, tmp_path: Path
+) -> None:
     from dance.config import DatasetConfig
     from dance.datasets import build_manifest
 

@@ -98,9 +98,10 @@ def resolve_encoder_models(cfg: DanceConfig, log: Log) -> EncoderModels:
             if not (target / "config.json").is_file():
                 build_tiny_videomae(str(target), num_frames=cfg.backbone.num_frames)
             log(
-                f"WARNING: backbone model {backbone!r} is not a local directory or s3:// prefix; using a tiny "
-                f"RANDOM VideoMAE at {target} (features carry no meaning). Run "
-                "`dance finetune-backbone --config <your config>` first for real features, or "
+                f"WARNING: backbone model {backbone!r} is not a local directory or s3:// "
+                f"prefix; using a tiny RANDOM VideoMAE at {target} (features carry no "
+                "meaning). Run `dance finetune-backbone --config <your config>` first for "
+                "real features, or "
                 "set preprocess.tiny_model_fallback=false to load a hub id."
             )
             backbone = str(target)
@@ -118,9 +119,10 @@ def resolve_encoder_models(cfg: DanceConfig, log: Log) -> EncoderModels:
             if not (target / "config.json").is_file():
                 builder(str(target))
             log(
-                f"WARNING: dual encoder {dual!r} is not a local directory or s3:// prefix (no model hub offline); "
-                f"using a tiny RANDOM {cfg.dual_encoder.kind} at {target} (embeddings carry no "
-                "meaning). Point dual_encoder.model at a downloaded checkpoint for real ones."
+                f"WARNING: dual encoder {dual!r} is not a local directory or s3:// prefix (no "
+                f"model hub offline); using a tiny RANDOM {cfg.dual_encoder.kind} at {target} "
+                "(embeddings carry no meaning). Point dual_encoder.model at a downloaded "
+                "checkpoint for real ones."
             )
             dual = str(target)
     fallback = cfg.preprocess.encoder_frame_side

@@ -31,7 +31,7 @@ _CHUNK = 1 << 20
 
 
 def cache_root() -> str:
-    """Where copies live: $DANCE_CACHE_DIR/remote, else $XDG_CACHE_HOME or ~/.cache /dance/remote."""
+    """Where copies live: $DANCE_CACHE_DIR/remote, else $XDG_CACHE_HOME (~/.cache)/dance/remote."""
     base = os.environ.get(CACHE_ENV) or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dance"
     )
