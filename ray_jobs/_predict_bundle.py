@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from dance import storage
 from dance.config import DanceConfig, explain_validation_error
+from dance.encoders import is_model_directory
 from dance.errors import DanceError, InputError
 from dance.preprocess import DecodePlan, EncoderModels, model_input_side
 from dance.progress import Log
@@ -97,8 +98,7 @@ def find_backbone(cfg: DanceConfig, model: DanceModel, model_dir: str, log: Log)
     fallback = cfg.preprocess.tiny_model_fallback
     # resolve_encoder_models loads a non-directory as a hub id unless the tiny stand-in is on
     stand_in = cfg.dataset.name == "synth" if fallback is None else fallback
-    present = storage.exists(configured) if storage.is_s3(configured) else os.path.isdir(configured)
-    if present or (is_hub_id(configured) and not stand_in):
+    if is_model_directory(configured) or (is_hub_id(configured) and not stand_in):
         return configured
     looked.append(f"{configured} (backbone.model in the bundle's config; not a directory)")
     raise InputError(

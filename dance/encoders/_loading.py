@@ -39,6 +39,13 @@ def _has_safetensors(directory: Path) -> bool:
     return any(directory.glob("*.safetensors")) or any(directory.glob("*.safetensors.index.json"))
 
 
+def is_model_directory(name_or_path: str) -> bool:
+    """True for a local directory or an s3:// prefix holding objects (else: a hub id or nothing)."""
+    if storage.is_s3(name_or_path):
+        return storage.exists(name_or_path)
+    return Path(name_or_path).is_dir()
+
+
 def local_model_path(name_or_path: str) -> str:
     """An s3:// model directory's local copy (safetensors and JSON, no pickles); others as given."""
     if not storage.is_s3(name_or_path):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from dance import storage
 from dance.config import DanceConfig
-from dance.encoders import local_model_path
+from dance.encoders import is_model_directory, local_model_path
 from dance.progress import Log
 
 
@@ -42,7 +41,8 @@ def model_input_side(name_or_path: str, fallback: int) -> int:
     Reads preprocessor_config.json (size, else crop_size), else config.json's image_size
     (or vision_config.image_size); `fallback` for hub ids and directories without either.
     """
-    folder = Path(local_model_path(name_or_path) if _is_directory(name_or_path) else name_or_path)
+    local = is_model_directory(name_or_path)
+    folder = Path(local_model_path(name_or_path) if local else name_or_path)
     if not folder.is_dir():
         return fallback
     processor = folder / "preprocessor_config.json"
@@ -68,13 +68,6 @@ def tiny_models_dir(cfg: DanceConfig) -> Path:
     return Path(cfg.workdir) / "models"
 
 
-def _is_directory(name_or_path: str) -> bool:
-    """True for a local directory or an s3:// prefix that holds objects (else: a hub id)."""
-    if storage.is_s3(name_or_path):
-        return storage.exists(name_or_path)
-    return os.path.isdir(name_or_path)
-
-
 def _fallback_on(cfg: DanceConfig) -> bool:
     """Tiny stand-ins allowed: preprocess.tiny_model_fallback, else only on DANCE-Synth."""
     setting = cfg.preprocess.tiny_model_fallback
@@ -93,7 +86,7 @@ def resolve_encoder_models(cfg: DanceConfig, log: Log) -> EncoderModels:
     backbone = dual = None
     if cfg.preprocess.enable_backbone:
         backbone = cfg.backbone.model
-        if not _is_directory(backbone) and _fallback_on(cfg):
+        if not is_model_directory(backbone) and _fallback_on(cfg):
             target = tiny_models_dir(cfg) / "tiny_videomae"
             if not (target / "config.json").is_file():
                 build_tiny_videomae(str(target), num_frames=cfg.backbone.num_frames)
@@ -107,7 +100,7 @@ def resolve_encoder_models(cfg: DanceConfig, log: Log) -> EncoderModels:
             backbone = str(target)
     if cfg.preprocess.enable_dual:
         dual = cfg.dual_encoder.model
-        if not _is_directory(dual) and _fallback_on(cfg):
+        if not is_model_directory(dual) and _fallback_on(cfg):
             if cfg.dual_encoder.kind != "xclip":
                 from dance.encoders import build_tiny_clip
 

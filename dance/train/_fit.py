@@ -287,7 +287,8 @@ def fit_model(
                     "train.resources.pool_size=1, or use train.solver=proximal"
                 )
             progress.final = fit_saga(  # GLM-SAGA's minibatch loop: on the CPU
-                x.cpu(), y.cpu(), net, num_classes=num_classes, step=cfg.saga_step, batch=cfg.saga_batch,
+                x.cpu(), y.cpu(), net, num_classes=num_classes, step=cfg.saga_step,
+                batch=cfg.saga_batch,
                 tol=cfg.saga_tol, max_epochs=cfg.saga_max_epochs, seed=seed,
                 dtype=torch.float64, type_slices=slices,
             )
