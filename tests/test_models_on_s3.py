@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,15 @@ def upload(local_dir: str, uri: str) -> None:
             storage.write_bytes(f"{uri}/{relative}", path.read_bytes())
 
 
+def rewrite(local_dir: str, uri: str, scale: float, tmp_path: Path) -> str:
+    """Upload `local_dir`'s model to `uri` with every weight multiplied by `scale`; its copy."""
+    other = shutil.copytree(local_dir, tmp_path / f"scaled_{scale}")
+    weights = load_file(other / "model.safetensors")
+    save_file({name: value * scale for name, value in weights.items()}, other / "model.safetensors")
+    upload(str(other), uri)
+    return str(other)
+
+
 def clips(seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (2, 16, 40, 56, 3), dtype=np.uint8)
 
@@ -69,7 +79,9 @@ def test_an_unchanged_model_is_copied_once_per_machine(
     upload(tiny_backbone, f"{s3_bucket}/models/backbone")
     first = storage.local_copy(f"{s3_bucket}/models/backbone")
     second = storage.local_copy(f"{s3_bucket}/models/backbone")
-    assert first == second and os.listdir(cache) == [os.path.basename(first)]
+    assert first == second and [p for p in cache.rglob("*") if p.is_dir()] == [
+        Path(first).parent, Path(first)
+    ]
 
 
 def test_a_model_rewritten_on_s3_is_copied_anew(
@@ -78,13 +90,48 @@ def test_a_model_rewritten_on_s3_is_copied_anew(
     uri = f"{s3_bucket}/models/backbone"
     upload(tiny_backbone, uri)
     before = VideoBackbone.from_pretrained(uri).embed(clips(1))
-    other = shutil.copytree(tiny_backbone, tmp_path / "other")
-    weights = load_file(other / "model.safetensors")
-    save_file({name: value * 1.5 for name, value in weights.items()}, other / "model.safetensors")
-    upload(str(other), uri)
+    rewritten = rewrite(tiny_backbone, uri, 1.5, tmp_path)
     after = VideoBackbone.from_pretrained(uri).embed(clips(1))
     assert not np.array_equal(before, after)
-    np.testing.assert_array_equal(after, VideoBackbone.from_pretrained(str(other)).embed(clips(1)))
+    np.testing.assert_array_equal(after, VideoBackbone.from_pretrained(rewritten).embed(clips(1)))
+
+
+def test_a_superseded_copy_is_kept_while_it_may_still_be_loading(
+    s3_bucket: str, tiny_backbone: str, tmp_path: Path, cache: Path
+) -> None:
+    uri = f"{s3_bucket}/models/backbone"
+    upload(tiny_backbone, uri)
+    old = storage.local_copy(uri)
+    rewrite(tiny_backbone, uri, 2.0, tmp_path)
+    new = storage.local_copy(uri)
+    assert new != old and os.path.isdir(old)
+
+
+def test_a_superseded_copy_unused_for_the_grace_period_is_deleted(
+    s3_bucket: str, tiny_backbone: str, tmp_path: Path, cache: Path
+) -> None:
+    uri = f"{s3_bucket}/models/backbone"
+    upload(tiny_backbone, uri)
+    old = storage.local_copy(uri)
+    long_ago = time.time() - storage.SUPERSEDED_GRACE_S - 1
+    os.utime(old, (long_ago, long_ago))
+    rewrite(tiny_backbone, uri, 2.0, tmp_path)
+    new = storage.local_copy(uri)
+    assert not os.path.exists(old) and os.listdir(Path(new).parent) == [Path(new).name]
+
+
+def test_copies_of_other_uris_are_never_pruned(
+    s3_bucket: str, tiny_backbone: str, tmp_path: Path, cache: Path
+) -> None:
+    upload(tiny_backbone, f"{s3_bucket}/models/a")
+    upload(tiny_backbone, f"{s3_bucket}/models/b")
+    other = storage.local_copy(f"{s3_bucket}/models/a")
+    long_ago = time.time() - storage.SUPERSEDED_GRACE_S - 1
+    os.utime(other, (long_ago, long_ago))
+    storage.local_copy(f"{s3_bucket}/models/b")
+    rewrite(tiny_backbone, f"{s3_bucket}/models/b", 2.0, tmp_path)
+    storage.local_copy(f"{s3_bucket}/models/b")
+    assert os.path.isdir(other)
 
 
 def test_pickled_weights_beside_a_model_on_s3_are_never_copied(
@@ -125,7 +172,7 @@ def test_a_killed_copy_leaves_nothing_a_later_load_would_read(
         patch.setattr("shutil.copyfileobj", killed)
         with pytest.raises(KeyboardInterrupt):
             storage.local_copy(uri)
-    assert not cache.exists() or os.listdir(cache) == []
+    assert not [p for p in cache.rglob("*") if p.is_file()]
     VideoBackbone.from_pretrained(uri)
 
 

@@ -16,13 +16,14 @@ from dance.storage._config import configure, current_config
 from dance.storage._errors import ObjectNotFoundError, StorageError, StorageUnreachableError
 from dance.storage._filesystems import filesystem_for
 from dance.storage._json import read_json, write_json
-from dance.storage._local_copy import CACHE_ENV, cache_root, local_copy
+from dance.storage._local_copy import CACHE_ENV, SUPERSEDED_GRACE_S, cache_root, local_copy
 from dance.storage._objects import exists, list_files, makedirs, open_input, read_bytes, remove
 from dance.storage._parquet import read_parquet, write_parquet
 from dance.storage._uri import is_s3, join, parent
 
 __all__ = [
     "CACHE_ENV",
+    "SUPERSEDED_GRACE_S",
     "ObjectNotFoundError",
     "StorageError",
     "StorageUnreachableError",

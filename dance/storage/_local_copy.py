@@ -7,6 +7,12 @@ the URI and by what the listing says of every object (relative name, size, modif
 time): an unchanged model is fetched once per machine, a rewritten one anew. It is made in
 a staging folder and renamed into place, so processes racing on one node (several actors
 loading one model) and a download killed half-way never leave a half copy to be read.
+
+Copies live at <cache>/<hash of the URI>/<hash of the listing>. A copy superseded by a
+newer one of the same URI is deleted once nobody has asked for it for SUPERSEDED_GRACE_S
+(each call touches the copy it returns), so a node that reloads a model rewritten every
+epoch keeps one copy of it, not one per epoch, and a reader still loading an older copy
+is not pulled from under.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import os
 import posixpath
 import shutil
 import tempfile
+import time
 from collections.abc import Sequence
 
 import pyarrow.fs as pafs
@@ -28,6 +35,8 @@ from dance.storage._uri import is_s3
 
 CACHE_ENV = "DANCE_CACHE_DIR"
 _CHUNK = 1 << 20
+# How long a superseded copy is kept after its last use: far longer than any model load.
+SUPERSEDED_GRACE_S = 15 * 60
 
 
 def cache_root() -> str:
@@ -95,6 +104,20 @@ def _download(uri: str, files: list[tuple[str, int, str]], single: bool, staging
             )
 
 
+def _prune_superseded(uri_dir: str, current: str) -> None:
+    """Delete the copies in `uri_dir` other than `current` unused for SUPERSEDED_GRACE_S."""
+    cutoff = time.time() - SUPERSEDED_GRACE_S
+    for name in os.listdir(uri_dir):
+        path = os.path.join(uri_dir, name)
+        if name == current or name.startswith("."):  # the copy in use, or a staging folder
+            continue
+        try:
+            if os.stat(path).st_mtime < cutoff:
+                shutil.rmtree(path)
+        except FileNotFoundError:  # another process pruned it first
+            continue
+
+
 def local_copy(uri: str, exclude_suffixes: Sequence[str] = ()) -> str:
     """A local path holding what `uri` holds: s3:// is copied into the cache once, else as is.
 
@@ -104,22 +127,27 @@ def local_copy(uri: str, exclude_suffixes: Sequence[str] = ()) -> str:
     if not is_s3(uri):
         return uri
     single, files = _listing(uri, exclude_suffixes)
-    identity = json.dumps([uri.rstrip("/"), single, files], separators=(",", ":"))
+    source = uri.rstrip("/")
+    identity = json.dumps([source, single, files], separators=(",", ":"))
     key = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
-    root = cache_root()
-    target = os.path.join(root, key)
+    uri_dir = os.path.join(cache_root(), hashlib.sha256(source.encode("utf-8")).hexdigest()[:32])
+    target = os.path.join(uri_dir, key)
     result = os.path.join(target, files[0][0]) if single else target
-    if os.path.isdir(target):
-        return result
-    os.makedirs(root, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{key}.", dir=root)
-    try:
-        _download(uri, files, single, staging)
+    if not os.path.isdir(target):
+        os.makedirs(uri_dir, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=f".{key}.", dir=uri_dir)
         try:
-            os.rename(staging, target)
-        except OSError:
-            if not os.path.isdir(target):  # not another process's finished copy
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+            _download(uri, files, single, staging)
+            try:
+                os.rename(staging, target)
+            except OSError:
+                if not os.path.isdir(target):  # not another process's finished copy
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    try:
+        os.utime(target)  # in use: not pruned while a reader may still be loading it
+    except FileNotFoundError:  # pruned meanwhile by a process that saw a newer listing
+        return local_copy(uri, exclude_suffixes)
+    _prune_superseded(uri_dir, key)
     return result
