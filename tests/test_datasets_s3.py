@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dance import storage
@@ -13,6 +14,7 @@ from dance.datasets import (
     folder_manifest,
     haa500_manifest,
     kth_manifest,
+    load_penn_action_keypoints,
     penn_action_manifest,
     ucf101_manifest,
 )
@@ -69,11 +71,26 @@ def folder_layout(root: Path) -> None:
                  for i in range(3)] + ["train/jump/.DS_Store", ".hidden/x/1.mp4"])
 
 
+def penn_action_layout(root: Path) -> None:
+    """Two labelled clips: one as the release's frame folder, one as a video file."""
+    import scipy.io
+
+    (root / "labels").mkdir(parents=True)
+    for video_id, action, train in (("0001", "bowl", 1), ("0002", "squat", -1)):
+        joints = np.arange(26, dtype=np.float64).reshape(2, 13)
+        scipy.io.savemat(root / "labels" / f"{video_id}.mat", {
+            "action": action, "train": train, "x": joints, "y": joints + 100,
+            "visibility": np.ones((2, 13)), "nframes": 2,
+        })  # fmt: skip
+    touch(root, ["frames/0001/000001.jpg", "frames/0001/000002.jpg", "videos/0002.mp4"])
+
+
 ADAPTERS: dict[str, tuple[Callable[[Path], None], Callable[[str], Manifest]]] = {
     "ucf101": (ucf101_layout, ucf101_manifest),
     "kth": (kth_layout, kth_manifest),
     "haa500": (haa500_layout, haa500_manifest),
     "folder": (folder_layout, folder_manifest),
+    "penn_action": (penn_action_layout, penn_action_manifest),
 }
 
 
@@ -96,9 +113,13 @@ def test_an_empty_s3_root_says_what_was_expected(s3_bucket: str) -> None:
         ucf101_manifest(f"{s3_bucket}/nowhere")
 
 
-def test_penn_action_on_s3_is_refused_naming_the_way_around(s3_bucket: str) -> None:
-    with pytest.raises(ManifestError, match="Mount the bucket, or build a table manifest"):
-        penn_action_manifest(f"{s3_bucket}/penn")
+def test_penn_action_keypoints_on_s3_are_those_on_disk(s3_bucket: str, tmp_path: Path) -> None:
+    penn_action_layout(tmp_path)
+    upload(tmp_path, f"{s3_bucket}/penn")
+    np.testing.assert_array_equal(
+        load_penn_action_keypoints(f"{s3_bucket}/penn", "0001"),
+        load_penn_action_keypoints(str(tmp_path), "0001"),
+    )
 
 
 def test_a_dataset_config_with_an_s3_root_builds_its_manifest(

@@ -187,11 +187,11 @@ def test_decord_alone_on_a_video_it_cannot_decode_is_unreadable(tmp_path: Path) 
     assert "backend='pyav'" in str(caught.value)
 
 
-def test_a_directory_is_unreadable(tmp_path: Path) -> None:
+def test_a_directory_without_frame_images_is_not_a_video(tmp_path: Path) -> None:
     with pytest.raises(VideoReadError) as caught:
         open_video(str(tmp_path))
-    assert_error(caught.value, str(tmp_path), "unreadable")
-    assert "directory" in str(caught.value)
+    assert_error(caught.value, str(tmp_path), "not_a_video")
+    assert "folder with no frame images" in str(caught.value)
 
 
 def test_an_unsupported_uri_scheme_is_unreadable() -> None:

@@ -20,18 +20,12 @@ log = logging.getLogger("dance.datasets")
 DatasetPath = Path | S3TreePath
 
 
-def dataset_root(root: str, dataset: str, expected: str, s3: bool = True) -> DatasetPath:
+def dataset_root(root: str, dataset: str, expected: str) -> DatasetPath:
     """The dataset root (an absolute local folder or a listed s3:// prefix), or an error
-    naming what belongs there. `s3=False`: the adapter reads local files only."""
+    naming what belongs there."""
     if not isinstance(root, (str, os.PathLike)) or not str(root):
         raise ManifestError(f"{dataset}: root must be a folder path, got {root!r}")
     if storage.is_s3(str(root)):
-        if not s3:
-            raise ManifestError(
-                f"{dataset}: root {root!r} is on S3; this adapter reads a local or mounted "
-                "folder. Mount the bucket, or build a table manifest (name: table) listing "
-                "the s3:// uris"
-            )
         tree = S3TreePath(list_tree(str(root)))
         if not tree.is_dir() or not tree.children():
             raise ManifestError(f"{dataset}: nothing under {str(tree)!r}; expected {expected}")

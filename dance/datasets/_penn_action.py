@@ -4,16 +4,25 @@ Layout: ``root/labels/NNNN.mat`` (fields action, train, x, y, visibility, nframe
 either ``root/videos/NNNN.mp4`` or the release's frame folders ``root/frames/NNNN/*.jpg``.
 video_id is the label file stem ("0001"). Where a clip is a frame folder, its uri is that
 folder: the video reader reads frame folders as videos. A video file wins over a frame folder.
+The root may be a local folder or an s3:// prefix (listed once; labels are read as bytes).
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
 import scipy.io
 
-from dance.datasets._common import dataset_root, listing, missing_videos_error
+from dance import storage
+from dance.datasets._common import (
+    DatasetPath,
+    dataset_root,
+    files_with_suffix,
+    listing,
+    missing_videos_error,
+)
 from dance.manifest import Manifest, ManifestError, ManifestRecord
 
 PENN_ACTION_CLASSES = (
@@ -46,13 +55,13 @@ _EXPECTED = "labels/NNNN.mat and videos/NNNN.mp4 or frames/NNNN/*.jpg there"
 
 def penn_action_manifest(root: str) -> Manifest:
     """Penn Action with its official train/test flag (label field 'train': 1 / -1)."""
-    base = dataset_root(root, "Penn Action", _EXPECTED, s3=False)
+    base = dataset_root(root, "Penn Action", _EXPECTED)
     labels_dir = base / "labels"
     if not labels_dir.is_dir():
         raise ManifestError(
             f"Penn Action: no labels/ folder in {str(base)!r}; expected {_EXPECTED}"
         )
-    label_files = sorted(labels_dir.glob("*.mat"))
+    label_files = files_with_suffix(labels_dir, (".mat",))
     if not label_files:
         raise ManifestError(f"Penn Action: {str(labels_dir)!r} holds no .mat label files")
     records: list[ManifestRecord] = []
@@ -106,8 +115,8 @@ def load_penn_action_keypoints(root: str, video_id: str) -> np.ndarray:
     and the head's position, so code that ignores scores still sees a sane body extent.
     Coordinates are kept as annotated (Penn's pixel coordinates).
     """
-    path = Path(root) / "labels" / f"{video_id}.mat"
-    if not path.is_file():
+    path = storage.join(root, "labels", f"{video_id}.mat")
+    if not (storage.exists(path) if storage.is_s3(path) else Path(path).is_file()):
         raise ManifestError(
             f"Penn Action: no label file for video_id {video_id!r} at {str(path)!r}"
         )
@@ -126,10 +135,12 @@ def load_penn_action_keypoints(root: str, video_id: str) -> np.ndarray:
     return keypoints
 
 
-def _load_mat(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+def _load_mat(path: DatasetPath | str, names: tuple[str, ...]) -> dict[str, np.ndarray]:
     """The named fields of a MATLAB file, or an error naming the file and the missing fields."""
     try:
-        fields = scipy.io.loadmat(str(path), variable_names=list(names))
+        # scipy reads local files itself; an S3 object is fetched whole (a few kB).
+        source = io.BytesIO(storage.read_bytes(str(path))) if storage.is_s3(str(path)) else str(path)
+        fields = scipy.io.loadmat(source, variable_names=list(names))
     except (ValueError, OSError, TypeError) as error:
         raise ManifestError(f"{path}: not a readable MATLAB .mat file ({error})") from None
     absent = [name for name in names if name not in fields]
@@ -138,7 +149,7 @@ def _load_mat(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
     return fields
 
 
-def _mat_text(fields: dict[str, np.ndarray], name: str, path: Path) -> str:
+def _mat_text(fields: dict[str, np.ndarray], name: str, path: DatasetPath | str) -> str:
     """A MATLAB char field as a str."""
     values = np.asarray(fields[name]).ravel()
     if values.size != 1 or not isinstance(values[0], str):
@@ -146,7 +157,7 @@ def _mat_text(fields: dict[str, np.ndarray], name: str, path: Path) -> str:
     return str(values[0]).strip()
 
 
-def _mat_int(fields: dict[str, np.ndarray], name: str, path: Path) -> int:
+def _mat_int(fields: dict[str, np.ndarray], name: str, path: DatasetPath | str) -> int:
     """A MATLAB scalar field as an int."""
     values = np.asarray(fields[name]).ravel()
     if values.size != 1 or not np.issubdtype(values.dtype, np.number):
@@ -154,7 +165,7 @@ def _mat_int(fields: dict[str, np.ndarray], name: str, path: Path) -> int:
     return int(values[0])
 
 
-def _mat_matrix(fields: dict[str, np.ndarray], name: str, path: Path) -> np.ndarray:
+def _mat_matrix(fields: dict[str, np.ndarray], name: str, path: DatasetPath | str) -> np.ndarray:
     """A (T, 13) MATLAB matrix field as float32."""
     values = np.asarray(fields[name])
     if values.ndim != 2 or values.shape[1] != _PENN_JOINTS or not np.issubdtype(

@@ -6,8 +6,10 @@
 - Frame count: decord's `len(reader)` checked against the container's declared count,
   or PyAV's declared `stream.frames`, else its count of demuxed video packets.
 - Resizing: after decoding, with cv2 INTER_AREA, identically on both backends.
+- Frame folders: a folder or s3:// prefix of images (Penn Action's `frames/NNNN/*.jpg`)
+  reads as a video of those images, in natural name order, whatever the backend.
 - Memory: `iter_chunks` holds one chunk at a time; local files are streamed, s3://
-  objects are fetched into memory through `dance.storage`.
+  objects are fetched into memory through `dance.storage`, frame images one at a time.
 - Errors: `VideoReadError.reason` is one of VIDEO_ERROR_REASONS (missing, empty,
   not_a_video, truncated, unreadable); a video that decodes fewer frames than it
   declares raises "truncated" rather than returning fewer frames.

@@ -13,6 +13,7 @@ from dance._closing import ClosesOnExit
 
 from ._decord_reader import DecordBackend, import_decord
 from ._errors import BackendDecodeError, BackendOpenError, VideoReadError
+from ._frame_folder import FrameFolderBackend
 from ._frames import check_chunk_size, check_resize, resize_frames
 from ._probe import DECORD_ONLY_HINT, classify_open_failure, truncation_evidence
 from ._pyav_reader import PyAVBackend, read_header
@@ -57,7 +58,7 @@ class VideoReader(ClosesOnExit):
 
     @property
     def backend(self) -> str:
-        """The backend decoding now: "decord" or "pyav"."""
+        """The backend decoding now: "decord", "pyav", or "frames" for a frame folder."""
         return self._backend.name
 
     @property
@@ -182,10 +183,12 @@ class VideoReader(ClosesOnExit):
 
 
 def open_video(uri: str | os.PathLike[str], backend: BackendName = "auto") -> VideoReader:
-    """Open a local or s3:// video; raises VideoReadError (with a `.reason`) if it cannot."""
+    """Open a local or s3:// video or frame folder; raises VideoReadError (with a `.reason`)."""
     if backend not in _BACKENDS:
         raise ValueError(f"backend must be one of {_BACKENDS}, got {backend!r}")
     source = resolve_source(uri)
+    if source.frames is not None:  # no container: every backend reads its images alike
+        return VideoReader(source, FrameFolderBackend(source.uri, source.frames), False)
     failures: list[BackendOpenError] = []
     opened: _Backend | None = None
     header = None

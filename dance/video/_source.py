@@ -1,4 +1,5 @@
-"""Where a video's bytes come from: a local file (streamed) or an S3 object (in memory)."""
+"""Where a video's bytes come from: a local file (streamed), an S3 object (in memory), or a
+frame folder (a local folder or s3:// prefix of images, read one image at a time)."""
 
 from __future__ import annotations
 
@@ -10,23 +11,27 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from ._errors import VideoReadError
+from ._frame_folder import IMAGE_SUFFIXES, local_frame_files, s3_frame_files
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 @dataclass(frozen=True, eq=False)
 class VideoSource:
-    """A resolved video: exactly one of a local `path` or the object's bytes in `data`."""
+    """A resolved video: exactly one of a local `path`, the object's bytes in `data`, or the
+    images of a frame folder in `frames` (paths or URIs, in frame order)."""
 
     uri: str
     path: str | None = None
     data: bytes | None = None
+    frames: tuple[str, ...] | None = None
 
     def open(self) -> str | io.BytesIO:
         """What the decoders take: the local path, or a fresh in-memory stream over the bytes."""
         if self.path is not None:
             return self.path
-        assert self.data is not None
+        if self.data is None:
+            raise ValueError(f"{self.uri} is a frame folder: read it with FrameFolderBackend")
         return io.BytesIO(self.data)
 
     def head(self, size: int) -> bytes:
@@ -37,7 +42,8 @@ class VideoSource:
         """Up to `size` bytes from `offset`; b"" past the end or where they cannot be read."""
         if self.data is not None:
             return self.data[offset : offset + size]
-        assert self.path is not None
+        if self.path is None:  # a frame folder has no container bytes
+            return b""
         try:
             with open(self.path, "rb") as handle:
                 handle.seek(offset)
@@ -49,7 +55,8 @@ class VideoSource:
         """Length in bytes; 0 where it cannot be read."""
         if self.data is not None:
             return len(self.data)
-        assert self.path is not None
+        if self.path is None:
+            return 0
         try:
             return os.path.getsize(self.path)
         except OSError:
@@ -99,9 +106,14 @@ def _resolve_local(uri: str, path: str) -> VideoSource:
     except OSError as exc:
         raise VideoReadError(uri, "unreadable", f"cannot stat it: {exc.strerror}") from exc
     if stat.S_ISDIR(info.st_mode):
-        raise VideoReadError(
-            uri, "unreadable", "it is a directory", hint="pass the path of a video file"
-        )
+        try:
+            frames = local_frame_files(path)
+        except OSError as exc:
+            raise VideoReadError(
+                uri, "unreadable", f"cannot list the folder: {exc.strerror}",
+                hint="check the folder's permissions",
+            ) from exc
+        return _frame_folder(uri, frames)
     if info.st_size == 0:
         raise VideoReadError(uri, "empty")
     try:
@@ -123,7 +135,11 @@ def _resolve_s3(uri: str) -> VideoSource:
     try:
         data = storage.read_bytes(uri)
     except FileNotFoundError:
-        raise VideoReadError(uri, "missing") from None
+        # No object of that name: a prefix of frame images is a frame folder.
+        frames = s3_frame_files(uri)
+        if not frames and not storage.list_files(uri):
+            raise VideoReadError(uri, "missing") from None
+        return _frame_folder(uri, frames)
     except storage.StorageUnreachableError:
         raise  # the endpoint, not the video, is at fault: let the caller retry
     except (storage.StorageError, OSError) as exc:
@@ -133,3 +149,14 @@ def _resolve_s3(uri: str) -> VideoSource:
     if len(data) == 0:
         raise VideoReadError(uri, "empty")
     return VideoSource(uri=uri, data=bytes(data))
+
+
+def _frame_folder(uri: str, frames: list[str]) -> VideoSource:
+    """The source of a frame folder; an error naming the folder when it holds no images."""
+    if not frames:
+        raise VideoReadError(
+            uri, "not_a_video",
+            f"it is a folder with no frame images ({', '.join(IMAGE_SUFFIXES)}) in it",
+            hint="pass a video file, or a folder holding one image per frame",
+        )
+    return VideoSource(uri=uri, frames=tuple(frames))
