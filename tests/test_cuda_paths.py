@@ -123,6 +123,26 @@ def test_vitpose_runs_on_cuda_and_keeps_its_keypoints_in_the_frame(tmp_path: Pat
     assert (x >= 0).all() and (x <= 56).all() and (y >= 0).all() and (y <= 40).all()
 
 
+def test_vitpose_crops_on_cuda_give_the_keypoints_of_the_cpu(tmp_path: Path) -> None:
+    from dance.pose import ViTPoseEstimator, build_tiny_rtdetr, build_tiny_vitpose
+
+    pose, detector = build_tiny_vitpose(tmp_path / "vitpose"), build_tiny_rtdetr(tmp_path / "rtdetr")
+    crops = np.random.default_rng(0).integers(0, 256, (6, 256, 192, 3), dtype=np.uint8)
+    on_cpu = ViTPoseEstimator(pose, detector).estimate_crops(crops)
+    on_gpu = ViTPoseEstimator(pose, detector, device="cuda").estimate_crops(crops)
+    np.testing.assert_allclose(on_gpu, on_cpu, atol=1e-2)
+
+
+def test_the_detector_batch_defaults_to_32_frames_on_a_gpu(tmp_path: Path) -> None:
+    from dance.config import PoseConfig
+    from dance.pose import ViTPoseEstimator, build_tiny_rtdetr, build_tiny_vitpose
+
+    config = PoseConfig(
+        model=build_tiny_vitpose(tmp_path / "vitpose"), detector=build_tiny_rtdetr(tmp_path / "rtdetr")
+    )
+    assert ViTPoseEstimator.from_config(config, device="cuda").detector_batch_size == 32
+
+
 def small_problem(rows: int = 600, classes: int = 6, seed: int = 0):
     """TrainingArrays of a small seeded problem whose concepts follow the classes."""
     from dance.train import TrainingArrays

@@ -175,3 +175,19 @@ def test_a_closed_estimator_refuses_work(tiny_models: tuple[str, str], frames: n
 def test_loading_a_missing_checkpoint_names_the_config_field(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="pose.model"):
         ViTPoseEstimator(str(tmp_path / "absent_pose"), str(tmp_path / "absent_det"))
+
+
+def test_the_detector_batch_defaults_to_eight_frames_on_a_cpu(tiny_models: tuple[str, str]) -> None:
+    from dance.config import PoseConfig
+
+    model, detector = tiny_models
+    built = ViTPoseEstimator.from_config(PoseConfig(model=model, detector=detector))
+    assert built.detector_batch_size == 8
+
+
+def test_a_configured_detector_batch_is_used(tiny_models: tuple[str, str]) -> None:
+    from dance.config import PoseConfig
+
+    model, detector = tiny_models
+    config = PoseConfig(model=model, detector=detector, detector_batch_size=5)
+    assert ViTPoseEstimator.from_config(config).detector_batch_size == 5

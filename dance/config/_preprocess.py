@@ -56,6 +56,11 @@ class PoseConfig(Section):
     model: str = Field("usyd-community/vitpose-base-simple", description="ViTPose hub id or path")
     detector: str = Field("PekingU/rtdetr_r50vd_coco_o365", description="RT-DETR hub id or path")
     detector_threshold: float = Field(0.25, ge=0, le=1, description="person box confidence")
+    detector_batch_size: int | None = Field(
+        None,
+        ge=1,
+        description="vitpose: frames per person-detector pass; None = 32 on a GPU, 8 on a CPU",
+    )
     mediapipe_tracking: bool = Field(
         True,
         description="mediapipe: per video, each frame's pose seeds the next frame's search "
