@@ -110,7 +110,7 @@ def test_build_manifest_reads_csv_and_videos_root_from_the_config(tmp_path: Path
 
 def test_a_wrong_videos_root_or_csv_is_named(tmp_path: Path) -> None:
     csv = _csv(tmp_path / "k.csv", ["a,one,0,10,train"])
-    with pytest.raises(ManifestError, match=r"videos_root .*nowhere.* is not a folder"):
+    with pytest.raises(ManifestError, match=r"Kinetics videos_root: root .*nowhere.* is not a folder"):
         kinetics_manifest(csv, str(tmp_path / "nowhere"))
     with pytest.raises(ManifestError, match="Kinetics CSV not found"):
         kinetics_manifest(str(tmp_path / "none.csv"), str(tmp_path))

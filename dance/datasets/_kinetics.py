@@ -19,7 +19,14 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from dance import storage
-from dance.datasets._common import listing, log, missing_videos_error
+from dance.datasets._common import (
+    dataset_root,
+    files_with_suffix,
+    listing,
+    log,
+    missing_videos_error,
+    visible_dirs,
+)
 from dance.manifest import Manifest, ManifestError, ManifestRecord
 
 KINETICS_SPLITS = {"train": "train", "validate": "test", "val": "test", "test": "test"}
@@ -146,28 +153,10 @@ def _video_id(row: dict) -> str:
 
 def _existing_clips(videos_root: str) -> set[str]:
     """Relative paths ('<label>/<id>.mp4' or '<id>.mp4') of the .mp4 files under the root."""
-    if storage.is_s3(videos_root):
-        prefix = videos_root.rstrip("/") + "/"
-        return {
-            uri[len(prefix) :]
-            for uri in storage.list_files(videos_root, suffix=".mp4")
-            if uri.startswith(prefix)
-        }
-    if not os.path.isdir(videos_root):
-        raise ManifestError(
-            f"Kinetics videos_root {videos_root!r} is not a folder; expected "
-            "<label>/<video_id>.mp4 or <video_id>.mp4 files there"
-        )
-    found: set[str] = set()
-    with os.scandir(videos_root) as entries:
-        for entry in entries:
-            if entry.is_file() and entry.name.endswith(".mp4"):
-                found.add(entry.name)
-            elif entry.is_dir():
-                with os.scandir(entry.path) as inner:
-                    found.update(
-                        f"{entry.name}/{clip.name}"
-                        for clip in inner
-                        if clip.is_file() and clip.name.endswith(".mp4")
-                    )
+    root = dataset_root(
+        videos_root, "Kinetics videos_root", "<label>/<video_id>.mp4 or <video_id>.mp4 files there"
+    )
+    found = {clip.name for clip in files_with_suffix(root, (".mp4",))}
+    for folder in visible_dirs(root):
+        found.update(f"{folder.name}/{clip.name}" for clip in files_with_suffix(folder, (".mp4",)))
     return found
