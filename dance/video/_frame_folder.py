@@ -26,7 +26,8 @@ from ._types import VideoInfo
 
 NAME = "frames"
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
-# Penn Action's clips were extracted at their videos' 30 fps; frame folders carry no rate.
+# A frame folder records no frame rate (Penn Action's does not); the pipeline counts frames,
+# so the rate only fills VideoInfo.fps and durations.
 FRAME_FOLDER_FPS = 30.0
 _DIGITS = re.compile(r"(\d+)")
 
