@@ -96,6 +96,12 @@ def test_a_model_rewritten_on_s3_is_copied_anew(
     np.testing.assert_array_equal(after, VideoBackbone.from_pretrained(rewritten).embed(clips(1)))
 
 
+def unused_for_the_grace_period(copy: str) -> None:
+    """Date a cached copy's last use back past the pruning grace period."""
+    long_ago = time.time() - storage.SUPERSEDED_GRACE_S - 1
+    os.utime(copy, (long_ago, long_ago))
+
+
 def test_a_superseded_copy_is_kept_while_it_may_still_be_loading(
     s3_bucket: str, tiny_backbone: str, tmp_path: Path, cache: Path
 ) -> None:
@@ -113,8 +119,7 @@ def test_a_superseded_copy_unused_for_the_grace_period_is_deleted(
     uri = f"{s3_bucket}/models/backbone"
     upload(tiny_backbone, uri)
     old = storage.local_copy(uri)
-    long_ago = time.time() - storage.SUPERSEDED_GRACE_S - 1
-    os.utime(old, (long_ago, long_ago))
+    unused_for_the_grace_period(old)
     rewrite(tiny_backbone, uri, 2.0, tmp_path)
     new = storage.local_copy(uri)
     assert not os.path.exists(old) and os.listdir(Path(new).parent) == [Path(new).name]
@@ -126,8 +131,7 @@ def test_copies_of_other_uris_are_never_pruned(
     upload(tiny_backbone, f"{s3_bucket}/models/a")
     upload(tiny_backbone, f"{s3_bucket}/models/b")
     other = storage.local_copy(f"{s3_bucket}/models/a")
-    long_ago = time.time() - storage.SUPERSEDED_GRACE_S - 1
-    os.utime(other, (long_ago, long_ago))
+    unused_for_the_grace_period(other)
     storage.local_copy(f"{s3_bucket}/models/b")
     rewrite(tiny_backbone, f"{s3_bucket}/models/b", 2.0, tmp_path)
     storage.local_copy(f"{s3_bucket}/models/b")
