@@ -54,23 +54,27 @@ def local_frame_files(folder: str) -> list[str]:
     return [os.path.join(folder, name) for name in _frame_names(names)]
 
 
-def s3_frame_files(prefix: str) -> list[str]:
-    """URIs of the frame images directly under an s3:// prefix, in natural order."""
-    from dance import storage
-
+def s3_frame_files(prefix: str, listed: list[str]) -> list[str]:
+    """URIs of the frame images directly under an s3:// prefix, from its listing `listed`
+    (storage.list_files of the prefix), in natural order."""
     base = prefix.rstrip("/") + "/"
-    names = [uri[len(base) :] for uri in storage.list_files(prefix) if uri.startswith(base)]
+    names = [uri[len(base) :] for uri in listed if uri.startswith(base)]
     return [base + name for name in _frame_names([n for n in names if "/" not in n])]
 
 
 def _read_bytes(location: str) -> bytes:
-    """One frame image's bytes, local or s3://."""
-    if location.startswith("s3://"):
-        from dance import storage
+    """One frame image's bytes, local or s3:// (storage errors raised as OSError)."""
+    if not location.startswith("s3://"):
+        with open(location, "rb") as handle:
+            return handle.read()
+    from dance import storage
 
+    try:
         return storage.read_bytes(location)
-    with open(location, "rb") as handle:
-        return handle.read()
+    except storage.StorageUnreachableError:
+        raise  # the endpoint, not the frame, is at fault: let the caller retry
+    except storage.StorageError as exc:
+        raise OSError(str(exc)) from exc
 
 
 class FrameFolderBackend:
@@ -92,7 +96,7 @@ class FrameFolderBackend:
         shown = location.rsplit("/", 1)[-1] if "/" in location else os.path.basename(location)
         try:
             data = _read_bytes(location)
-        except (OSError, ValueError) as exc:  # includes dance.storage's errors
+        except OSError as exc:
             raise VideoReadError(
                 self._uri, "unreadable", f"frame image {shown!r} cannot be read: {exc}",
                 hint="check the folder's permissions, or the bucket and credentials",

@@ -136,10 +136,10 @@ def _resolve_s3(uri: str) -> VideoSource:
         data = storage.read_bytes(uri)
     except FileNotFoundError:
         # No object of that name: a prefix of frame images is a frame folder.
-        frames = s3_frame_files(uri)
-        if not frames and not storage.list_files(uri):
+        listed = storage.list_files(uri)
+        if not listed:
             raise VideoReadError(uri, "missing") from None
-        return _frame_folder(uri, frames)
+        return _frame_folder(uri, s3_frame_files(uri, listed))
     except storage.StorageUnreachableError:
         raise  # the endpoint, not the video, is at fault: let the caller retry
     except (storage.StorageError, OSError) as exc:
